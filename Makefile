@@ -1,0 +1,37 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Each creates the virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint golden clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: check the bundled posts, then publish the site into public/
+run: $(STAMP)
+	$(BIN)/press check
+
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/pytest
+
+## lint: ruff and mypy, as CI runs them
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## golden: rewrite the golden files from the current output; review with git diff
+golden: $(STAMP)
+	$(BIN)/pytest --update-golden
+
+clean:
+	rm -rf $(VENV) public var out

@@ -1,0 +1,66 @@
+"""The content model: plain, frozen records passed between the stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, order=True)
+class Category:
+    """A category a post is filed under; ``slug`` names its feeds and archive page."""
+
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the feeds and pages need to know about the site, read from ``press.toml``."""
+
+    title: str
+    url: str
+    author: str
+    language: str
+    timezone: ZoneInfo
+    description: str = ""
+    permalink: str = "/{year}/{month:02}/{day:02}/{slug}/"
+
+    @property
+    def domain(self) -> str:
+        """The host name of the site's URL, used in tag URIs."""
+        rest = self.url.split("://", 1)[-1]
+        return rest.split("/", 1)[0].split(":", 1)[0]
+
+    def absolute(self, path: str) -> str:
+        """The absolute URL of a site path such as ``/feeds/all.atom.xml``."""
+        return self.url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One published or draft post, loaded and validated from a Markdown file."""
+
+    source: str
+    title: str
+    slug: str
+    date: datetime
+    categories: tuple[Category, ...]
+    body: str
+    html: str
+    summary: str
+    author: str
+    updated: datetime | None = None
+    image: str | None = None
+    caption: str | None = None
+    credit: str | None = None
+    comments: int = 0
+    draft: bool = False
+    guid: str | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def modified(self) -> datetime:
+        """When the post last changed: ``updated`` when given, else its date."""
+        return self.updated or self.date

@@ -1,0 +1,294 @@
+"""Parsing and validating posts: Markdown files with YAML front matter.
+
+Every function here takes text and plain values; reading the files is ``press``'s job.
+One bad post never stops the others: ``parse_posts`` reports it and goes on.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, TypeVar
+
+import yaml
+
+from feeds.errors import PostError, Problem
+from feeds.markdown import render_markdown, summarise
+from feeds.model import Category, Post, Site
+from feeds.text import plain_text, slugify, strip_controls
+
+T = TypeVar("T")
+FENCE = "---"
+KNOWN_KEYS = (
+    "title",
+    "date",
+    "categories",
+    "slug",
+    "summary",
+    "updated",
+    "author",
+    "image",
+    "caption",
+    "credit",
+    "comments",
+    "draft",
+    "guid",
+    "tags",
+)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The outcome of loading many posts: the good ones, and every problem found."""
+
+    posts: tuple[Post, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """The paths of the posts that could not be loaded."""
+        return tuple(dict.fromkeys(p.path for p in self.errors))
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One front-matter value with the line it stands on (1-based, in the file)."""
+
+    node: yaml.Node
+    value: Any
+    line: int
+
+
+def permalink_path(site: Site, slug: str, when: datetime) -> str:
+    """A post's path on the site, from the permalink pattern (``/2022/09/16/slug/``)."""
+    local = when.astimezone(site.timezone)
+    return site.permalink.format(year=local.year, month=local.month, day=local.day, slug=slug)
+
+
+def parse_posts(sources: Iterable[tuple[str, bytes]], site: Site) -> Loaded:
+    """Load every ``(path, content)`` pair; bad posts become problems, not exceptions.
+
+    Posts come back newest first. A slug used twice keeps the first path in sorted order
+    and reports the others.
+    """
+    posts: list[Post] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path, data in sorted(sources):
+        warnings: list[Problem] = []
+        try:
+            post = parse_post(path, data, site, warnings.append)
+        except PostError as error:
+            problems.append(error.problem)
+            continue
+        finally:
+            problems.extend(warnings)
+        if post.slug in seen:
+            problems.append(
+                Problem(path, None, f"slug {post.slug!r} is already used by {seen[post.slug]}")
+            )
+            continue
+        seen[post.slug] = path
+        posts.append(post)
+    posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
+    return Loaded(tuple(posts), tuple(problems))
+
+
+def parse_post(
+    path: str,
+    data: bytes,
+    site: Site,
+    warn: Callable[[Problem], None] = lambda problem: None,
+) -> Post:
+    """One post from the bytes of its file; raises ``PostError`` naming path and line."""
+    text = _decode(path, data)
+    fields, body_line, body = _split(path, text)
+    for key, item in fields.items():
+        if key not in KNOWN_KEYS:
+            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            also = f"; did you mean {hint[0]!r}?" if hint else ""
+            warn(
+                Problem(
+                    path, item.line, f"unknown front-matter key {key!r} ignored{also}", "warning"
+                )
+            )
+
+    def need(key: str) -> _Field:
+        if key not in fields or fields[key].value in (None, "", []):
+            raise PostError(path, 1, f"{key}: required, and missing")
+        return fields[key]
+
+    title_field = need("title")
+    title = plain_text(_text(path, "title", title_field))
+    if not title:
+        raise PostError(path, title_field.line, "title: empty once markup is removed")
+    when = _datetime(path, "date", need("date"), site)
+    categories = _categories(path, need("categories"))
+    slug_field = fields.get("slug")
+    slug = slugify(_text(path, "slug", slug_field) if slug_field else title)
+    if not slug:
+        line = slug_field.line if slug_field else title_field.line
+        raise PostError(path, line, "slug: no letters or digits to make a slug from")
+    updated = _optional(fields, "updated", lambda f: _datetime(path, "updated", f, site))
+    if updated is not None and updated < when:
+        warn(Problem(path, fields["updated"].line, "updated: earlier than date", "warning"))
+    permalink = site.absolute(permalink_path(site, slug, when))
+    summary_field = fields.get("summary")
+    summary = plain_text(_text(path, "summary", summary_field)) if summary_field else None
+    if not body.strip():
+        warn(Problem(path, body_line, "the post has no text", "warning"))
+    return Post(
+        source=path,
+        title=title,
+        slug=slug,
+        date=when,
+        categories=categories,
+        body=body,
+        html=render_markdown(body, permalink),
+        summary=summary if summary is not None else summarise(body),
+        author=_optional(fields, "author", lambda f: plain_text(_text(path, "author", f)))
+        or site.author,
+        updated=updated,
+        image=_optional(fields, "image", lambda f: _text(path, "image", f).strip()),
+        caption=_optional(fields, "caption", lambda f: plain_text(_text(path, "caption", f))),
+        credit=_optional(fields, "credit", lambda f: plain_text(_text(path, "credit", f))),
+        comments=_optional(fields, "comments", lambda f: _count(path, "comments", f)) or 0,
+        draft=bool(_optional(fields, "draft", lambda f: _flag(path, "draft", f))),
+        guid=_optional(fields, "guid", lambda f: _text(path, "guid", f).strip()),
+        tags=_optional(fields, "tags", lambda f: _names(path, "tags", f)) or (),
+    )
+
+
+def _decode(path: str, data: bytes) -> str:
+    if not data.strip():
+        raise PostError(path, None, "the file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise PostError(
+            path, line, f"not UTF-8: byte 0x{data[error.start]:02x}; save the file as UTF-8"
+        ) from None
+    # Control characters are never meant in a post, and YAML and XML both refuse them.
+    return strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _split(path: str, text: str) -> tuple[dict[str, _Field], int, str]:
+    """The front matter's fields, the line the body starts on, and the body."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != FENCE:
+        raise PostError(path, 1, "no front matter: a post starts with a '---' line")
+    end = next((i for i, line in enumerate(lines[1:], 1) if line.rstrip() in (FENCE, "...")), 0)
+    if not end:
+        raise PostError(path, 1, "the front matter has no closing '---' line")
+    fields = _parse_yaml(path, "\n".join(lines[1:end]))
+    return fields, end + 2, "\n".join(lines[end + 1 :]).strip("\n") + "\n"
+
+
+def _parse_yaml(path: str, front: str) -> dict[str, _Field]:
+    loader = yaml.SafeLoader(front)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise PostError(path, 1, "the front matter is empty")
+        if not isinstance(node, yaml.MappingNode):
+            raise PostError(path, 2, "the front matter must be 'key: value' lines")
+        fields: dict[str, _Field] = {}
+        for key_node, value_node in node.value:
+            key = str(loader.construct_object(key_node, deep=True))
+            line = key_node.start_mark.line + 2
+            if key in fields:
+                raise PostError(path, line, f"{key}: given twice")
+            try:
+                value = loader.construct_object(value_node, deep=True)
+            except ValueError as error:  # "2022-13-45" looks like a date to YAML
+                raise PostError(path, line, f"{key}: not a date: {error}") from None
+            fields[key] = _Field(value_node, value, line)
+        return fields
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 2 if mark else None
+        reason = error.problem or error.context or "not valid YAML"
+        raise PostError(path, line, f"front matter is not valid YAML: {reason}") from None
+    except yaml.YAMLError as error:
+        raise PostError(path, None, f"front matter is not valid YAML: {error}") from None
+    finally:
+        loader.dispose()
+
+
+def _optional(fields: dict[str, _Field], key: str, read: Callable[[_Field], T]) -> T | None:
+    item = fields.get(key)
+    if item is None or item.value is None or item.value == "":
+        return None
+    return read(item)
+
+
+def _text(path: str, key: str, item: _Field) -> str:
+    # The scalar as written, so "title: No" or "slug: 1.10" keep their spelling.
+    if not isinstance(item.node, yaml.ScalarNode):
+        raise PostError(path, item.line, f"{key}: expected text, got a list or mapping")
+    return strip_controls(str(item.node.value))
+
+
+def _names(path: str, key: str, item: _Field) -> tuple[str, ...]:
+    nodes = item.node.value if isinstance(item.node, yaml.SequenceNode) else [item.node]
+    names: list[str] = []
+    for node in nodes:
+        if not isinstance(node, yaml.ScalarNode):
+            raise PostError(path, item.line, f"{key}: each entry must be a name")
+        name = plain_text(str(node.value))
+        if not name:
+            raise PostError(path, node.start_mark.line + 2, f"{key}: an entry is empty")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _categories(path: str, item: _Field) -> tuple[Category, ...]:
+    categories = []
+    for name in _names(path, "categories", item):
+        slug = slugify(name)
+        if not slug:
+            raise PostError(path, item.line, f"categories: {name!r} has no letters or digits")
+        categories.append(Category(name, slug))
+    return tuple(categories)
+
+
+def _datetime(path: str, key: str, item: _Field, site: Site) -> datetime:
+    value = item.value
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise PostError(
+                path,
+                item.line,
+                f"{key}: not a date: {value!r} (use ISO 8601, like 2022-09-16T09:00:00+01:00)",
+            ) from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=site.timezone)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=site.timezone)
+    raise PostError(path, item.line, f"{key}: not a date: {value!r}")
+
+
+def _count(path: str, key: str, item: _Field) -> int:
+    if isinstance(item.value, bool) or not isinstance(item.value, int) or item.value < 0:
+        raise PostError(path, item.line, f"{key}: expected a whole number, got {item.value!r}")
+    return item.value
+
+
+def _flag(path: str, key: str, item: _Field) -> bool:
+    if not isinstance(item.value, bool):
+        raise PostError(path, item.line, f"{key}: expected true or false, got {item.value!r}")
+    return item.value

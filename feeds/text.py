@@ -1,0 +1,49 @@
+"""Plain-text helpers: slugs, and text that is safe in XML, headers and titles."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Characters XML 1.0 forbids (C0 controls but tab, newline and CR; surrogates; U+FFFE/F),
+# plus the C1 controls and DEL, which are legal but never meant in prose.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def strip_controls(text: str) -> str:
+    """Remove the characters that XML 1.0 forbids, and other control characters."""
+    return _FORBIDDEN.sub("", text)
+
+
+def plain_text(text: str) -> str:
+    """Text with tags stripped, entities decoded, controls removed and spaces folded."""
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    text = _TAG.sub("", text)  # entities may have spelled out a tag: "&lt;b&gt;"
+    return fold_space(text)
+
+
+def fold_space(text: str) -> str:
+    """Text without control characters, each run of white space one space, trimmed."""
+    return _SPACE.sub(" ", strip_controls(text)).strip()
+
+
+def slugify(text: str) -> str:
+    """A URL slug: lower case ASCII, punctuation dropped, spaces to hyphens.
+
+    "China-U.S." gives "china-us"; "Financial Services" gives "financial-services".
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    words = re.sub(r"[^a-z0-9\s-]", "", ascii_text.lower())
+    return re.sub(r"[\s-]+", "-", words).strip("-")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"

@@ -1,0 +1,78 @@
+"""The ``press`` command: parses options, calls the library, reports."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from feeds.posts import Loaded
+from press.config import DEFAULT_PATH, Config, ConfigError, load_config
+from press.content import load_posts
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Context:
+    """What every command shares: where press.toml is, loaded on first use."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as error:
+                raise click.ClickException(str(error)) from None
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bystander-press", prog_name="press")
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    envvar="PRESS_CONFIG",
+    default=DEFAULT_PATH,
+    show_default=True,
+    show_envvar=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The settings file; paths in it are relative to it.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path) -> None:
+    """Publish a commentary blog: feeds, pages and a weekly email digest."""
+    ctx.obj = Context(config_path)
+
+
+def report(loaded: Loaded, now: datetime) -> None:
+    """Print each problem as ``path:line: message``, then a one-line summary."""
+    for problem in loaded.problems:
+        click.echo(str(problem))
+    drafts = sum(1 for p in loaded.posts if p.draft)
+    scheduled = sum(1 for p in loaded.posts if not p.draft and p.date > now)
+    click.echo(
+        f"{len(loaded.posts)} posts loaded ({drafts} drafts, {scheduled} scheduled), "
+        f"{len(loaded.failed)} skipped, {len(loaded.warnings)} warnings"
+    )
+
+
+@main.command()
+@pass_context
+def check(obj: Context) -> None:
+    """Validate press.toml and every post; list problems by file and line."""
+    loaded = load_posts(obj.config)
+    report(loaded, _now())
+    if loaded.errors:
+        sys.exit(1)

@@ -1,0 +1,103 @@
+"""Reading ``press.toml`` into plain, validated values."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from feeds.model import Site
+from press.settings import REQUIRED, SETTINGS, Invalid
+
+DEFAULT_PATH = "press.toml"
+
+
+class ConfigError(Exception):
+    """``press.toml`` is missing or wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``press`` needs from the file, with paths made absolute."""
+
+    path: Path
+    site: Site
+    values: dict[str, Any]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def folder(self, name: str) -> Path:
+        """One of the ``[paths]`` folders, relative to ``press.toml``."""
+        return self.root / str(self.values[f"paths.{name}"])
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+def load_config(path: Path | str = DEFAULT_PATH) -> Config:
+    """Read and validate ``press.toml``; every error names the file and the key."""
+    path = Path(path).absolute()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path.name}: not found in {path.parent} (pass --config or set PRESS_CONFIG)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    values = validate(raw, str(path))
+    site = Site(
+        title=values["site.title"],
+        url=values["site.url"],
+        author=values["site.author"],
+        language=values["site.language"],
+        timezone=ZoneInfo(values["site.timezone"]),
+        description=values["site.description"],
+        permalink=values["feeds.permalink"],
+    )
+    return Config(path, site, values)
+
+
+def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """Each setting's checked value by ``section.key``; unknown keys are errors."""
+    known = {s.name: s for s in SETTINGS}
+    sections = {s.section for s in SETTINGS}
+    problems: list[str] = []
+    for section, table in raw.items():
+        if section not in sections:
+            problems.append(f"unknown section [{section}]{_hint(section, sections)}")
+        elif not isinstance(table, dict):
+            problems.append(f"{section}: expected a [{section}] table")
+        else:
+            for key in table:
+                name = f"{section}.{key}"
+                if name not in known:
+                    problems.append(f"unknown setting {name}{_hint(name, known)}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        table = raw.get(setting.section)
+        value = (
+            table.get(setting.key, setting.default) if isinstance(table, dict) else setting.default
+        )
+        if value is REQUIRED:
+            problems.append(f"{setting.name}: required ({setting.help})")
+            continue
+        try:
+            values[setting.name] = setting.check(value)
+        except Invalid as error:
+            problems.append(f"{setting.name}: {error}")
+    if problems:
+        raise ConfigError("\n".join(f"{where}: {problem}" for problem in problems))
+    return values
+
+
+def _hint(name: str, options: Any) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"; did you mean {close[0]}?" if close else ""

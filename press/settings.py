@@ -1,0 +1,128 @@
+"""Every setting of ``press.toml`` in one table: name, default, help and check.
+
+The README's configuration section is checked against this table by a test, so a
+setting cannot be added without being documented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REQUIRED = object()
+
+
+class Invalid(ValueError):
+    """A setting's value is wrong; the message says what was expected."""
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"expected text, got {value!r}")
+    return value
+
+
+def nonempty(value: Any) -> str:
+    if not text(value).strip():
+        raise Invalid("must not be empty")
+    return str(value)
+
+
+def url(value: Any) -> str:
+    if not text(value).startswith(("https://", "http://")) or value.rstrip("/")[-3:] == "://":
+        raise Invalid(f"expected an absolute http(s) URL, got {value!r}")
+    return str(value).rstrip("/")
+
+
+def optional_url(value: Any) -> str:
+    return url(value) if text(value) else ""
+
+
+def count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Invalid(f"expected a whole number of 0 or more, got {value!r}")
+    return value
+
+
+def positive(value: Any) -> int:
+    if count(value) < 1:
+        raise Invalid(f"expected a whole number of 1 or more, got {value!r}")
+    return int(value)
+
+
+def timezone(value: Any) -> str:
+    try:
+        ZoneInfo(text(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"not a known time zone: {value!r} (like Europe/London)") from None
+    return str(value)
+
+
+def permalink(value: Any) -> str:
+    if not text(value).startswith("/") or "{slug}" not in value:
+        raise Invalid(f"expected a path with {{slug}}, like /{{year}}/{{slug}}/, got {value!r}")
+    try:
+        value.format(year=2022, month=9, day=16, slug="x")
+    except (KeyError, IndexError, ValueError) as error:
+        raise Invalid(
+            f"only {{year}}, {{month}}, {{day}} and {{slug}} may appear: {error}"
+        ) from None
+    return str(value)
+
+
+def formats(value: Any) -> tuple[str, ...]:
+    known = ("atom", "rss", "json")
+    if not isinstance(value, list) or not value or any(v not in known for v in value):
+        raise Invalid(f"expected a list drawn from {list(known)}, got {value!r}")
+    return tuple(v for v in known if v in value)
+
+
+def choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise Invalid(f"expected one of {list(options)}, got {value!r}")
+        return str(value)
+
+    return check
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    key: str
+    default: Any
+    check: Callable[[Any], Any]
+    help: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("site", "title", REQUIRED, nonempty, "The site's name, in feeds, pages and emails."),
+    Setting("site", "url", REQUIRED, url, "The site's public base URL; every link starts here."),
+    Setting("site", "author", REQUIRED, nonempty, "The author of posts that name none."),
+    Setting("site", "description", "", text, "One line about the site, for feeds and pages."),
+    Setting("site", "language", "en", nonempty, "The language of the content (BCP 47)."),
+    Setting(
+        "site", "timezone", "UTC", timezone, "The zone for dates without one, weeks, schedule."
+    ),
+    Setting("paths", "posts", "posts", nonempty, "Where posts are, relative to press.toml."),
+    Setting("paths", "public", "public", nonempty, "Where the site is written."),
+    Setting("paths", "templates", "templates", nonempty, "Where the templates are."),
+    Setting("paths", "var", "var", nonempty, "Where state lives: the database, the outbox."),
+    Setting("feeds", "formats", ["atom", "rss", "json"], formats, "Which feed formats to write."),
+    Setting("feeds", "items", 50, count, "Entries per feed, newest first; 0 means all."),
+    Setting(
+        "feeds",
+        "permalink",
+        "/{year}/{month:02}/{day:02}/{slug}/",
+        permalink,
+        "A post's path: {year}, {month}, {day}, {slug}.",
+    ),
+    Setting("feeds", "hub", "", optional_url, "A WebSub hub to announce feeds to; empty: none."),
+    Setting("newsletter", "category", "China-Russia", nonempty, "The digest's category."),
+)
