@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 ## run: check the bundled posts, then publish the site into public/
 run: $(STAMP)
 	$(BIN)/press check
+	$(BIN)/press publish
 
 
 ## test: the whole test suite

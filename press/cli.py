@@ -11,6 +11,8 @@ import click
 from feeds.posts import Loaded
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 from press.content import load_posts
+from press.lock import LockTimeout
+from press.publish import publish as publish_run
 
 
 def _now() -> datetime:
@@ -76,3 +78,35 @@ def check(obj: Context) -> None:
     report(loaded, _now())
     if loaded.errors:
         sys.exit(1)
+
+
+@main.command()
+@pass_context
+def publish(obj: Context) -> None:
+    """Write every feed, page and index (only files whose content changed)."""
+
+    def waiting(holder: str) -> None:
+        click.echo(f"another publish run is going ({holder}); waiting for it", err=True)
+
+    try:
+        result = publish_run(obj.config, _now(), on_wait=waiting)
+    except LockTimeout as error:
+        raise click.ClickException(f"gave up waiting: {error}") from None
+    for problem in result.loaded.problems:
+        click.echo(str(problem), err=True)
+    report = result.report
+    for name in report.written:
+        click.echo(f"wrote   {name}")
+    for name in report.removed:
+        click.echo(f"removed {name}")
+    for url in result.announce_failed:
+        click.echo(f"WebSub hub unreachable for {url}; will retry on the next publish", err=True)
+    total = len(report.written) + len(report.unchanged)
+    skipped = f", {len(result.loaded.failed)} posts skipped" if result.loaded.failed else ""
+    if report.written or report.removed:
+        click.echo(
+            f"published {result.published} posts{skipped}: {len(report.written)} files written, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed"
+        )
+    else:
+        click.echo(f"nothing changed: {total} files unchanged ({result.published} posts{skipped})")

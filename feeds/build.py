@@ -1,0 +1,183 @@
+"""Building the feeds: one feedgen document per feed, serialised as Atom and RSS 2.0.
+
+JSON Feed is a third serialiser of the same ``Feed`` (``feeds.jsonfeed``). Everything here
+is a pure function of the posts and the settings: no clock, no files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feeds.model import Category, Post, Site
+from feeds.posts import permalink_path
+from feeds.select import by_category
+from feeds.text import strip_controls
+
+GENERATOR = "bystander-press"
+SLASH = "http://purl.org/rss/1.0/modules/slash/"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SUFFIXES = {"atom": ".atom.xml", "rss": ".rss.xml", "json": ".json"}
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One feed: its name, where it lives, and its entries, newest first."""
+
+    key: str  # "all" or "category/china-russia"
+    title: str
+    description: str
+    home: str  # the page the feed follows (absolute URL)
+    entries: tuple[Post, ...]
+    category: Category | None = None
+
+    def path(self, kind: str) -> str:
+        """The feed's file path under ``public/``, like ``feeds/all.atom.xml``."""
+        return f"feeds/{self.key}{SUFFIXES[kind]}"
+
+    @property
+    def updated(self) -> datetime:
+        """The newest entry's last change: a feed carries no build time."""
+        return max((p.modified for p in self.entries), default=EPOCH)
+
+
+def category_path(category: Category) -> str:
+    """A category's archive page path on the site."""
+    return f"/category/{category.slug}/"
+
+
+def permalink(site: Site, post: Post) -> str:
+    """A post's absolute URL."""
+    return site.absolute(permalink_path(site, post.slug, post.date))
+
+
+def entry_id(site: Site, post: Post) -> str:
+    """A post's permanent id: its ``guid`` if it has one, else an RFC 4151 tag URI.
+
+    The tag is made of the site's domain, the first-publication date and the slug, so
+    editing the post or renaming its file keeps it.
+    """
+    if post.guid:
+        return post.guid
+    return f"tag:{site.domain},{post.date.astimezone(site.timezone):%Y-%m-%d}:{post.slug}"
+
+
+def plan_feeds(site: Site, posts: Sequence[Post], items: int) -> list[Feed]:
+    """The site-wide feed and one feed per category that has a post.
+
+    ``posts`` are the published posts, newest first; ``items`` caps each feed (0: all).
+    """
+
+    def cap(entries: Sequence[Post]) -> tuple[Post, ...]:
+        return tuple(entries[:items] if items else entries)
+
+    title = strip_controls(site.title)
+    feeds = [Feed("all", title, site.description or title, site.absolute("/"), cap(posts))]
+    for category, entries in by_category(posts).items():
+        feeds.append(
+            Feed(
+                key=f"category/{category.slug}",
+                title=f"{category.name} – {title}",
+                description=f"{category.name} posts from {title}",
+                home=site.absolute(category_path(category)),
+                entries=cap(entries),
+                category=category,
+            )
+        )
+    return feeds
+
+
+def figure(post: Post) -> str:
+    """The post's photo, caption and credit as an HTML figure, or ''."""
+    if not (post.image or post.caption or post.credit):
+        return ""
+    parts = ["<figure>"]
+    if post.image:
+        parts.append(f'<img src="{escape(post.image)}" alt="{escape(post.caption or "")}">')
+    if post.caption or post.credit:
+        credit = (
+            f" <small>Photo credit: {escape(post.credit, False)}</small>" if post.credit else ""
+        )
+        parts.append(f"<figcaption>{escape(post.caption or '', False)}{credit}</figcaption>")
+    parts.append("</figure>")
+    return "".join(parts)
+
+
+def content_html(post: Post) -> str:
+    """The full HTML a feed entry carries: the figure, then the body."""
+    head = figure(post)
+    return f"{head}\n{post.html}" if head else post.html
+
+
+class _SlashFeed(BaseExtension):  # type: ignore[misc]
+    def extend_ns(self) -> dict[str, str]:
+        return {"slash": SLASH}
+
+
+class _SlashEntry(BaseEntryExtension):  # type: ignore[misc]
+    """``<slash:comments>``: the comment count of an RSS item."""
+
+    def __init__(self) -> None:
+        self.count: int | None = None
+
+    def extend_rss(self, entry: Any) -> Any:
+        if self.count is not None:
+            etree.SubElement(entry, f"{{{SLASH}}}comments").text = str(self.count)
+        return entry
+
+
+def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
+    """The feedgen document of one feed, its links set for Atom."""
+    document = FeedGenerator()
+    document.load_extension("dc", atom=False, rss=True)
+    document.register_extension("slash", _SlashFeed, _SlashEntry, atom=False, rss=True)
+    document.id(site.absolute(feed.path("atom")))
+    document.title(feed.title)
+    document.subtitle(feed.description)
+    document.author({"name": strip_controls(site.author)})
+    document.language(site.language)
+    document.generator(GENERATOR)
+    document.updated(feed.updated)
+    document.lastBuildDate(feed.updated)
+    _set_links(document, site, feed, "atom", hub)
+    for post in feed.entries:  # newest first, kept in this order
+        entry = document.add_entry(order="append")
+        entry.id(entry_id(site, post))
+        entry.title(post.title)
+        entry.link(href=permalink(site, post), rel="alternate")
+        entry.published(post.date)
+        entry.updated(post.modified)
+        entry.author({"name": post.author})
+        entry.summary(post.summary or post.title)
+        entry.content(content_html(post), type="html")
+        entry.comments(permalink(site, post) + "#comments")
+        for category in post.categories:
+            entry.category(term=category.slug, label=category.name)
+        entry.dc.dc_creator(post.author)
+        entry.slash.count = post.comments
+    return document
+
+
+def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: str) -> None:
+    links = [{"href": site.absolute(feed.path(kind)), "rel": "self"}]
+    if hub:
+        links.append({"href": hub, "rel": "hub"})
+    # RSS takes its channel <link> from the last link added: the alternate goes last.
+    links.append({"href": feed.home, "rel": "alternate", "type": "text/html"})
+    document.link(links, replace=True)
+
+
+def atom_and_rss(site: Site, feed: Feed, hub: str = "") -> tuple[bytes, bytes]:
+    """The Atom and RSS 2.0 documents of one feed, from one feedgen object."""
+    document = feed_document(site, feed, hub)
+    atom: bytes = document.atom_str(pretty=True)
+    _set_links(document, site, feed, "rss", hub)
+    rss: bytes = document.rss_str(pretty=True)
+    return atom, rss

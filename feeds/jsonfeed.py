@@ -1,0 +1,51 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), a third serialiser of a ``Feed``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from feeds.build import Feed, content_html, entry_id, permalink
+from feeds.model import Post, Site
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def json_feed(site: Site, feed: Feed, hub: str = "") -> bytes:
+    """The JSON Feed document of one feed, as UTF-8 bytes with a final newline."""
+    document: dict[str, Any] = {
+        "version": VERSION,
+        "title": feed.title,
+        "home_page_url": feed.home,
+        "feed_url": site.absolute(feed.path("json")),
+        "description": feed.description,
+        "language": site.language,
+        "authors": [{"name": site.author}],
+    }
+    if hub:
+        document["hubs"] = [{"type": "WebSub", "url": hub}]
+    document["items"] = [_item(site, post) for post in feed.entries]
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(site: Site, post: Post) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry_id(site, post),
+        "url": permalink(site, post),
+        "title": post.title,
+        "content_html": content_html(post),
+        "summary": post.summary or post.title,
+        "date_published": post.date.isoformat(),
+        "date_modified": post.modified.isoformat(),
+        "authors": [{"name": post.author}],
+        "tags": [category.name for category in post.categories],
+    }
+    if post.image:
+        item["image"] = post.image
+    # Extensions start with an underscore (JSON Feed 1.1, "Extensions").
+    item["_press"] = {
+        "comments": post.comments,
+        "comments_url": permalink(site, post) + "#comments",
+        "categories": [{"slug": c.slug, "name": c.name} for c in post.categories],
+    }
+    return item

@@ -1,0 +1,54 @@
+"""Everything ``press publish`` writes under ``public/``, as a map of path to bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jinja2 import Environment
+
+from feeds.build import Feed, atom_and_rss, plan_feeds
+from feeds.discovery import feeds_index, opml
+from feeds.jsonfeed import json_feed
+from feeds.model import Post, Site
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """The ``[feeds]`` settings the builders need."""
+
+    formats: tuple[str, ...] = ("atom", "rss", "json")
+    items: int = 50
+    hub: str = ""
+
+
+def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, bytes]:
+    """The files of one feed, one per configured format."""
+    files: dict[str, bytes] = {}
+    if "atom" in settings.formats or "rss" in settings.formats:
+        atom, rss = atom_and_rss(site, feed, settings.hub)
+        if "atom" in settings.formats:
+            files[feed.path("atom")] = atom
+        if "rss" in settings.formats:
+            files[feed.path("rss")] = rss
+    if "json" in settings.formats:
+        files[feed.path("json")] = json_feed(site, feed, settings.hub)
+    return files
+
+
+def build_site(
+    site: Site, posts: Sequence[Post], settings: FeedSettings, env: Environment
+) -> dict[str, bytes]:
+    """Every published file: the feeds, their index and OPML, and the stylesheet.
+
+    ``posts`` are the published posts, newest first.
+    """
+    feeds = plan_feeds(site, posts, settings.items)
+    files: dict[str, bytes] = {}
+    for feed in feeds:
+        files.update(feed_files(site, feed, settings))
+    files["feeds/index.html"] = feeds_index(env, site, feeds, settings.formats)
+    files["feeds/feeds.opml"] = opml(site, feeds, settings.formats)
+    if env.loader is not None:
+        files["style.css"] = env.loader.get_source(env, "style.css")[0].encode("utf-8")
+    return files

@@ -1,0 +1,59 @@
+"""The publish run: the one path that the CLI, the scheduler and the tests all take."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from feeds.build import SUFFIXES
+from feeds.posts import Loaded
+from feeds.select import published
+from feeds.site import FeedSettings, build_site
+from press.config import Config
+from press.content import load_posts
+from press.lock import held
+from press.templates import template_env
+from press.websub import announce
+from press.write import WriteReport, write_tree
+
+
+@dataclass
+class PublishResult:
+    """What a publish run found and did."""
+
+    loaded: Loaded
+    published: int
+    report: WriteReport
+    announced: list[str] = field(default_factory=list)
+    announce_failed: list[str] = field(default_factory=list)
+
+
+def feed_settings(config: Config) -> FeedSettings:
+    return FeedSettings(
+        formats=config["feeds.formats"], items=config["feeds.items"], hub=config["feeds.hub"]
+    )
+
+
+def is_feed(path: str) -> bool:
+    return path.startswith("feeds/") and path.endswith(tuple(SUFFIXES.values()))
+
+
+def publish(
+    config: Config, now: datetime, on_wait: Callable[[str], None] = lambda holder: None
+) -> PublishResult:
+    """Load the posts, build every file and write what changed, under the publish lock."""
+    var = config.folder("var")
+    with held(var / "publish.lock", on_wait=on_wait):
+        loaded = load_posts(config)
+        posts = published(loaded.posts, now)
+        settings = feed_settings(config)
+        files = build_site(config.site, posts, settings, template_env(config))
+        report = write_tree(config.folder("public"), files, var / "public-manifest.json")
+        result = PublishResult(loaded, len(posts), report)
+        if settings.hub:
+            changed = [config.site.absolute(p) for p in report.written if is_feed(p)]
+            result.announced, result.announce_failed = announce(
+                settings.hub, changed, var / "websub-pending.json"
+            )
+    return result

@@ -1,0 +1,90 @@
+"""Writing ``public/``: atomic replacement, unchanged files untouched, stale files removed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class WriteReport:
+    """What a write did, by path relative to the output folder."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flush it, then rename it over.
+
+    A reader sees the old file or the new one, never a partial one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _same(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except FileNotFoundError:
+        return False
+
+
+def write_tree(root: Path, files: dict[str, bytes], manifest: Path) -> WriteReport:
+    """Make ``root`` hold ``files``: write what changed, remove what we wrote before and
+    no longer produce. Files we never wrote (a favicon the user put there) are left alone.
+
+    ``manifest`` records the paths written, for the next run's removals.
+    """
+    report = WriteReport()
+    for name in sorted(files):
+        path = root / name
+        if _same(path, files[name]):
+            report.unchanged.append(name)
+        else:
+            write_atomic(path, files[name])
+            report.written.append(name)
+    for name in sorted(_read_manifest(manifest) - files.keys()):
+        path = root / name
+        if path.is_file():
+            path.unlink()
+            report.removed.append(name)
+            _prune_empty(path.parent, root)
+    listing = json.dumps(sorted(files), indent=0).encode("utf-8")
+    if not _same(manifest, listing):
+        write_atomic(manifest, listing)
+    return report
+
+
+def _read_manifest(manifest: Path) -> set[str]:
+    try:
+        names = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set()
+    # Only relative paths that stay inside the output folder are ever removed.
+    return {n for n in names if isinstance(n, str) and not n.startswith("/") and ".." not in n}
+
+
+def _prune_empty(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
