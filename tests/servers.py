@@ -1,0 +1,65 @@
+"""Real servers on loopback ports for tests: an HTTP server that records what it gets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Recorder:
+    url: str
+    requests: list[tuple[str, str, bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def forms(self) -> list[dict[str, list[str]]]:
+        with self.lock:
+            return [urllib.parse.parse_qs(body.decode()) for _, _, body in self.requests]
+
+    def form_values(self, key: str) -> list[str]:
+        return [value for form in self.forms() for value in form.get(key, [])]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+
+@contextmanager
+def recording_http_server(port: int = 0, status: int = 204) -> Iterator[Recorder]:
+    """A real HTTP server on 127.0.0.1 that answers ``status`` and records each request."""
+    recorder = Recorder(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length)
+            with recorder.lock:
+                recorder.requests.append(("POST", self.path, body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,444 @@
+"""The feeds: valid, faithful, stable, and written safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import feedparser
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feeds.build import Feed, atom_and_rss, entry_id, plan_feeds
+from feeds.errors import PostError
+from feeds.jsonfeed import json_feed
+from feeds.model import Site
+from feeds.posts import parse_post
+from feeds.text import strip_controls
+from press.config import load_config
+from press.publish import PublishResult, publish
+from tests.conftest import LONDON
+from tests.htmlcheck import unsafe_markup
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+ATOM = "http://www.w3.org/2005/Atom"
+CATEGORIES = [
+    "agriculture", "china-australia", "china-central-asia", "china-eu", "china-india",
+    "china-japan", "china-russia", "china-us", "defence", "energy", "financial-services",
+    "trade",
+]  # fmt: skip
+
+
+def run_publish(project: Path, now: datetime = NOW) -> PublishResult:
+    return publish(load_config(project / "press.toml"), now)
+
+
+def feed_files(public: Path) -> list[Path]:
+    return sorted(p for p in (public / "feeds").rglob("*") if p.suffix in (".xml", ".json"))
+
+
+def test_publish_writes_the_39_feeds(project: Path) -> None:
+    result = run_publish(project)
+    public = project / "public"
+    names = [p.relative_to(public).as_posix() for p in feed_files(public)]
+    expected = [f"feeds/all{s}" for s in (".atom.xml", ".json", ".rss.xml")]
+    expected += [
+        f"feeds/category/{c}{s}" for c in CATEGORIES for s in (".atom.xml", ".json", ".rss.xml")
+    ]
+    assert sorted(names) == sorted(expected)
+    assert len(names) == 39
+    assert (public / "feeds" / "index.html").is_file()
+    assert (public / "feeds" / "feeds.opml").is_file()
+    assert result.published == 10 and result.report.removed == []
+
+
+def test_every_feed_parses_cleanly(project: Path) -> None:
+    run_publish(project)
+    for path in feed_files(project / "public"):
+        if path.suffix == ".json":
+            continue
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+        ids = [e.id for e in parsed.entries]
+        assert len(ids) == len(set(ids)) > 0
+        dates = [e.published_parsed for e in parsed.entries]
+        assert dates == sorted(dates, reverse=True), f"{path}: not newest first"
+        if "category" in path.parts and path.name.endswith(".atom.xml"):
+            slug = path.name.removesuffix(".atom.xml")
+            assert all(slug in [t.term for t in e.tags] for e in parsed.entries), path
+
+
+def test_china_russia_feeds_carry_every_post(project: Path) -> None:
+    run_publish(project)
+    feeds = project / "public" / "feeds" / "category"
+    atom = feedparser.parse((feeds / "china-russia.atom.xml").read_bytes())
+    rss = feedparser.parse((feeds / "china-russia.rss.xml").read_bytes())
+    assert atom.version == "atom10" and rss.version == "rss20"
+    assert len(atom.entries) == len(rss.entries) == 10
+    first = atom.entries[0]
+    assert first.title == "China Is Becoming The Big Brother In Its Friendship With Russia"
+    assert first.id == (
+        "tag:chinabystander.com,2022-09-16:"
+        "china-is-becoming-the-big-brother-in-its-friendship-with-russia"
+    )
+    assert first.link == (
+        "https://chinabystander.com/2022/09/16/"
+        "china-is-becoming-the-big-brother-in-its-friendship-with-russia/"
+    )
+    assert first.published == "2022-09-16T09:00:00+01:00"
+    assert [(t.term, t.label) for t in first.tags] == [
+        ("china-central-asia", "China-Central Asia"),
+        ("china-russia", "China-Russia"),
+    ]
+    assert "Photo credit: Xinhua/Ju Peng" in first.content[0].value
+    assert first.summary.startswith("PRESIDENT XI JINPING")
+    assert atom.feed.updated == "2022-09-16T09:00:00+01:00"
+    links = {link.rel: link.href for link in atom.feed.links}
+    assert links["self"] == "https://chinabystander.com/feeds/category/china-russia.atom.xml"
+    assert links["alternate"] == "https://chinabystander.com/category/china-russia/"
+
+    item = rss.entries[1]
+    assert item.title == "Russia’s Fulsomeness Discomforts Its Firm Friend China"
+    assert item.slash_comments == "1"
+    assert item.author == "The Bystander"  # dc:creator
+    assert item.content[0].value.startswith("<figure>")
+    assert item.summary.startswith("MOSCOW HAS BEEN")
+    assert rss.feed.link == "https://chinabystander.com/category/china-russia/"
+    assert rss.feed.updated == "Fri, 16 Sep 2022 09:00:00 +0100"
+    assert [e.id for e in rss.entries] == [e.id for e in atom.entries]
+
+
+JSON_FEED_TYPES: dict[str, Any] = {
+    "version": str, "title": str, "home_page_url": str, "feed_url": str,
+    "description": str, "language": str, "authors": list, "items": list,
+}  # fmt: skip
+JSON_ITEM_TYPES: dict[str, Any] = {
+    "id": str, "url": str, "title": str, "content_html": str, "summary": str,
+    "date_published": str, "date_modified": str, "authors": list, "tags": list,
+}  # fmt: skip
+
+
+def check_json_feed(document: dict[str, Any]) -> None:
+    """The JSON Feed 1.1 structure: required keys, types, dates in RFC 3339."""
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    for key, kind in JSON_FEED_TYPES.items():
+        assert isinstance(document[key], kind), key
+    for key in document:
+        assert key in JSON_FEED_TYPES or key in ("hubs", "icon", "favicon") or key.startswith("_")
+    for item in document["items"]:
+        assert "id" in item and ("content_html" in item or "content_text" in item)
+        for key, kind in JSON_ITEM_TYPES.items():
+            assert isinstance(item[key], kind), key
+        for key in item:
+            assert key in JSON_ITEM_TYPES or key in ("image",) or key.startswith("_"), key
+        datetime.fromisoformat(item["date_published"])
+        assert all(isinstance(a["name"], str) for a in item["authors"])
+
+
+def test_json_feeds_follow_the_1_1_structure(project: Path) -> None:
+    run_publish(project)
+    for path in feed_files(project / "public"):
+        if path.suffix == ".json":
+            document = json.loads(path.read_bytes())
+            check_json_feed(document)
+            ids = [i["id"] for i in document["items"]]
+            assert len(ids) == len(set(ids)) > 0
+    document = json.loads((project / "public/feeds/category/china-russia.json").read_bytes())
+    assert len(document["items"]) == 10
+    assert document["items"][3]["_press"]["comments"] == 0
+    assert document["items"][9]["_press"]["comments"] == 4
+
+
+def test_golden_feeds(project: Path, golden: Any) -> None:
+    run_publish(project)
+    feeds = project / "public" / "feeds"
+    for name in ("china-russia.atom.xml", "china-russia.rss.xml", "china-russia.json"):
+        golden(f"feeds/{name}", (feeds / "category" / name).read_bytes())
+    golden("feeds/all.atom.xml", (feeds / "all.atom.xml").read_bytes())
+    golden("feeds/feeds.opml", (feeds / "feeds.opml").read_bytes())
+
+
+def test_publishing_twice_writes_nothing(project: Path) -> None:
+    run_publish(project)
+    files = sorted((project / "public").rglob("*"))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files if p.is_file()}
+    result = run_publish(project)
+    assert result.report.written == [] and result.report.removed == []
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files if p.is_file()}
+    assert after == before
+
+
+def test_same_bytes_on_another_machine(project: Path, tmp_path: Path) -> None:
+    import shutil
+
+    other = tmp_path / "elsewhere"
+    shutil.copytree(project, other)
+    run_publish(project)
+    run_publish(other, now=datetime(2030, 6, 1, tzinfo=UTC))  # another day, same posts
+    for path in feed_files(project / "public"):
+        twin = other / path.relative_to(project)
+        assert twin.read_bytes() == path.read_bytes(), path
+
+
+def ids_by_title(path: Path) -> dict[str, str]:
+    return {e.title: e.id for e in feedparser.parse(path.read_bytes()).entries}
+
+
+def test_ids_survive_an_edit_and_a_rename(project: Path) -> None:
+    run_publish(project)
+    feed = project / "public/feeds/all.atom.xml"
+    before = ids_by_title(feed)
+    posts = project / "posts"
+    source = posts / "2022-04-14-china-russia-trade-slows-in-march.md"
+    text = source.read_text().replace("April’s data may bring", "April’s figures may bring")
+    text = text.replace("comments: 0", "comments: 2\nupdated: 2022-04-15T10:00:00+01:00")
+    source.unlink()
+    (posts / "renamed.md").write_text(text)
+    result = run_publish(project)
+    assert "feeds/all.atom.xml" in result.report.written
+    assert ids_by_title(feed) == before
+    entry = next(e for e in feedparser.parse(feed.read_bytes()).entries if "Slows" in e.title)
+    assert entry.updated == "2022-04-15T10:00:00+01:00"
+    assert "April’s figures may bring" in entry.content[0].value
+
+
+def test_an_explicit_guid_is_the_id(site: Site) -> None:
+    data = (
+        b"---\ntitle: T\ndate: 2022-09-16\ncategories: [A]\nguid: http://old.example/?p=12\n---\nx"
+    )
+    post = parse_post("p.md", data, site)
+    assert entry_id(site, post) == "http://old.example/?p=12"
+
+
+def test_a_new_post_touches_only_its_feeds(project: Path) -> None:
+    run_publish(project)
+    (project / "posts" / "new.md").write_text(
+        "---\ntitle: Trade Rebounds\ndate: 2022-10-01T09:00:00+01:00\n"
+        "categories: [Trade, Energy]\n---\nTRADE IS UP.\n"
+    )
+    result = run_publish(project)
+    feeds_written = sorted(p for p in result.report.written if p.startswith("feeds/"))
+    expected = sorted(
+        f"feeds/{name}{suffix}"
+        for name in ("all", "category/trade", "category/energy")
+        for suffix in (".atom.xml", ".rss.xml", ".json")
+    )
+    assert feeds_written == expected
+    trade = feedparser.parse((project / "public/feeds/category/trade.atom.xml").read_bytes())
+    assert trade.entries[0].title == "Trade Rebounds"
+
+
+def test_an_empty_category_loses_its_feeds(project: Path) -> None:
+    run_publish(project)
+    source = (
+        project / "posts" / "2022-02-25-china-will-help-russia-economically-but-on-its-own-terms.md"
+    )
+    source.unlink()  # the only post in Agriculture and Energy
+    result = run_publish(project)
+    gone = sorted(f"feeds/category/{c}{s}" for c in ("agriculture", "energy")
+                  for s in (".atom.xml", ".json", ".rss.xml"))  # fmt: skip
+    assert result.report.removed == gone
+    assert not any((project / "public" / name).exists() for name in gone)
+
+
+def test_a_bad_post_is_left_out_and_the_rest_publish(project: Path) -> None:
+    (project / "posts" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    result = run_publish(project)
+    assert result.loaded.failed == ("posts/broken.md",)
+    assert len(feed_files(project / "public")) == 39
+
+
+def test_drafts_and_future_posts_stay_out(project: Path) -> None:
+    (project / "posts" / "later.md").write_text(
+        "---\ntitle: Later\ndate: 2026-06-01T09:00:00Z\ncategories: [China-Russia]\n---\nx\n"
+    )
+    (project / "posts" / "draft.md").write_text(
+        "---\ntitle: Draft\ndate: 2022-10-01\ncategories: [Brand New]\ndraft: true\n---\nx\n"
+    )
+    run_publish(project)
+    feed = project / "public/feeds/category/china-russia.atom.xml"
+    assert "Later" not in ids_by_title(feed)
+    assert not (project / "public/feeds/category/brand-new.atom.xml").exists()
+    run_publish(project, now=datetime(2026, 6, 1, 9, tzinfo=UTC))
+    assert next(iter(ids_by_title(feed))) == "Later"
+
+
+def test_items_per_feed(project: Path) -> None:
+    text = (project / "press.toml").read_text().replace("items = 50", "items = 3")
+    (project / "press.toml").write_text(text)
+    run_publish(project)
+    parsed = feedparser.parse((project / "public/feeds/all.rss.xml").read_bytes())
+    assert [e.title for e in parsed.entries] == [
+        "China Is Becoming The Big Brother In Its Friendship With Russia",
+        "Russia’s Fulsomeness Discomforts Its Firm Friend China",
+        "Xi and Putin To Meet In Samarkand",
+    ]
+    (project / "press.toml").write_text(text.replace("items = 3", "items = 0"))
+    run_publish(project)
+    assert len(feedparser.parse((project / "public/feeds/all.rss.xml").read_bytes()).entries) == 10
+
+
+def test_links_and_images_in_content_are_absolute(site: Site) -> None:
+    body = "See [the archive](../archive/) and ![a map](/img/map.png) or [x](#note)."
+    data = f"---\ntitle: T\ndate: 2022-09-16T09:00:00+01:00\ncategories: [A]\n---\n{body}"
+    post = parse_post("p.md", data.encode(), site)
+    [feed] = [f for f in plan_feeds(site, [post], 50) if f.key == "all"]
+    atom, _ = atom_and_rss(site, feed)
+    content = feedparser.parse(atom).entries[0].content[0].value
+    assert 'href="https://chinabystander.com/2022/09/16/archive/"' in content
+    assert 'src="https://chinabystander.com/img/map.png"' in content
+    assert 'href="https://chinabystander.com/2022/09/16/t/#note"' in content
+
+
+def test_unsafe_html_never_reaches_the_bytes(site: Site) -> None:
+    body = '<script>alert("x")</script><p onclick="evil()">Hi</p><a href="javascript:x()">l</a>'
+    data = f"---\ntitle: T\ndate: 2022-09-16\ncategories: [A]\n---\n{body}"
+    post = parse_post("p.md", data.encode(), site)
+    feed = Feed("all", "S", "S", site.url, (post,))
+    atom, rss = atom_and_rss(site, feed)
+    # Judged on the raw bytes: feedparser would remove <script> itself when reading.
+    for raw in (atom, rss, json_feed(site, feed)):
+        text = raw.decode()
+        assert "alert(" not in text and "evil()" not in text and "javascript:" not in text
+
+
+def test_websub_pings_changed_feeds_only(project: Path) -> None:
+    from tests.servers import recording_http_server
+
+    with recording_http_server() as hub:
+        text = (project / "press.toml").read_text()
+        (project / "press.toml").write_text(text.replace("[feeds]", f'[feeds]\nhub = "{hub.url}"'))
+        run_publish(project)
+        first = sorted(hub.form_values("hub.url"))
+        assert len(first) == 39
+        assert all(body["hub.mode"] == ["publish"] for body in hub.forms())
+        atom = (project / "public/feeds/all.atom.xml").read_text()
+        assert f'<link href="{hub.url}" rel="hub"/>' in atom
+        hub.clear()
+        run_publish(project)
+        assert hub.requests == []  # nothing changed, nothing announced
+        (project / "posts" / "new.md").write_text(
+            "---\ntitle: N\ndate: 2022-10-01\ncategories: [Defence]\n---\nx\n"
+        )
+        run_publish(project)
+        assert sorted(hub.form_values("hub.url")) == sorted(
+            f"https://chinabystander.com/feeds/{name}{suffix}"
+            for name in ("all", "category/defence")
+            for suffix in (".atom.xml", ".rss.xml", ".json")
+        )
+
+
+def test_a_hub_that_is_down_is_retried_next_time(project: Path) -> None:
+    from tests.servers import free_port, recording_http_server
+
+    port = free_port()
+    text = (project / "press.toml").read_text()
+    hub_url = f"http://127.0.0.1:{port}/hub"
+    (project / "press.toml").write_text(text.replace("[feeds]", f'[feeds]\nhub = "{hub_url}"'))
+    result = run_publish(project)  # nothing listens: every ping fails, the publish does not
+    assert len(result.announce_failed) == 39 and len(feed_files(project / "public")) == 39
+    with recording_http_server(port=port) as hub:
+        result = run_publish(project)
+        assert result.announce_failed == []
+        assert len(hub.form_values("hub.url")) == 39
+
+
+def test_readers_never_see_a_partial_feed(project: Path) -> None:
+    run_publish(project)
+    feed = project / "public/feeds/all.atom.xml"
+    source = (
+        project
+        / "posts"
+        / "2022-09-16-china-is-becoming-the-big-brother-in-its-friendship-with-russia.md"
+    )
+    original = source.read_text()
+    stop = threading.Event()
+    failures: list[str] = []
+    reads = 0
+
+    def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            data = feed.read_bytes()
+            reads += 1
+            try:  # a well-formed document with every entry: never a partial file
+                entries = ElementTree.fromstring(data).findall(f"{{{ATOM}}}entry")
+                if len(entries) != 10:
+                    failures.append(f"{len(entries)} entries")
+            except ElementTree.ParseError as error:
+                failures.append(str(error))
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for run in range(50):
+            source.write_text(original.replace("Big Brother", f"Big Brother {run}", 1))
+            result = run_publish(project)
+            assert "feeds/all.atom.xml" in result.report.written
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == []
+    assert reads > 50
+
+
+def test_two_publish_runs_are_serialised(project: Path) -> None:
+    from press.lock import held
+
+    config = load_config(project / "press.toml")
+    waited: list[str] = []
+    with held(config.folder("var") / "publish.lock"):
+        worker = threading.Thread(target=lambda: publish(config, NOW, on_wait=waited.append))
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive()  # waiting for the lock
+        assert not (project / "public").exists()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert waited == [f"process {os.getpid()}"]
+    assert len(feed_files(project / "public")) == 39
+
+
+titles = st.text(min_size=1, max_size=80).filter(lambda t: any(c.isalnum() for c in t))
+bodies = st.lists(
+    st.one_of(
+        st.text(max_size=40), st.sampled_from(["&", "<b>", "</p>", "\x00", "\u202e", "עברית"])
+    ),
+    max_size=5,
+).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=titles, body=bodies)
+def test_any_title_and_body_give_clean_feeds(title: str, body: str) -> None:
+    site = Site("S & <Co>", "https://example.com", "A", "en", LONDON)
+    quoted = json.dumps(title, ensure_ascii=False)
+    data = f"---\ntitle: {quoted}\ndate: 2022-09-16\ncategories: [A]\n---\n{body}"
+    try:
+        post = parse_post("p.md", data.encode(), site)
+    except PostError as error:  # only a title with no text left is refused
+        assert error.problem.message.startswith(("title:", "slug:"))
+        return
+    if not any(c in title for c in "<>&"):
+        assert post.title.split() == strip_controls(title).split()
+    feed = Feed("all", site.title, "d", site.url, (post,))
+    atom, rss = atom_and_rss(site, feed)
+    for raw, title_path in (
+        (atom, f"{{{ATOM}}}entry/{{{ATOM}}}title"),
+        (rss, "channel/item/title"),
+    ):
+        parsed = feedparser.parse(raw)
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        assert unsafe_markup(parsed.entries[0].content[0].value) == []
+        # The title's text, read by a strict XML parser: feedparser "repairs" text that
+        # looks like mis-decoded UTF-8 ("Â¡" becomes "¡"), which would hide our bytes.
+        assert ElementTree.fromstring(raw).findtext(title_path) == post.title
+    document = json.loads(json_feed(site, feed))
+    assert document["items"][0]["title"] == post.title
