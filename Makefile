@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/press check
 	$(BIN)/press publish
+	$(BIN)/press digest --week latest --preview out/
 
 
 ## test: the whole test suite

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,8 +10,19 @@ from pathlib import Path
 import click
 
 from feeds.posts import Loaded
+from newsletter.digest import WeekError
+from newsletter.render import week_dates
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 from press.content import load_posts
+from press.digest import (
+    SAMPLE_RECIPIENT,
+    SECRET_VARIABLE,
+    prepare,
+    signer_from,
+    write_outbox,
+    write_preview,
+    write_web_copy,
+)
 from press.lock import LockTimeout
 from press.publish import publish as publish_run
 
@@ -110,3 +122,68 @@ def publish(obj: Context) -> None:
         )
     else:
         click.echo(f"nothing changed: {total} files unchanged ({result.published} posts{skipped})")
+
+
+@main.command()
+@click.option("--week", metavar="2022-W37|latest", help="The ISO week; default: last full week.")
+@click.option("--category", metavar="NAME", help="Another category than newsletter.category.")
+@click.option(
+    "--preview",
+    "preview_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write digest.html, digest.txt and digest.eml for a sample recipient.",
+)
+@click.option(
+    "--outbox",
+    "outbox_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one .eml file per recipient instead of sending.",
+)
+@pass_context
+def digest(
+    obj: Context,
+    week: str | None,
+    category: str | None,
+    preview_dir: Path | None,
+    outbox_dir: Path | None,
+) -> None:
+    """Build the weekly digest of one category; preview it or write the outbox."""
+    if preview_dir and outbox_dir:
+        raise click.UsageError("choose one of --preview and --outbox")
+    config = obj.config
+    try:
+        run, _ = prepare(config, week, category, _now())
+    except WeekError as error:
+        raise click.BadParameter(str(error), param_hint="--week") from None
+    found = run.digest
+    if not found.posts:
+        click.echo(f"no {found.category.name} posts in {found.week}; nothing to send")
+        return
+    click.echo(
+        f"{found.category.name} digest {found.week} ({week_dates(found)}): {len(found.posts)} posts"
+    )
+    click.echo(f"subject: {run.rendered.subject}")
+    signer = signer_from(os.environ)
+    if signer.is_development and (preview_dir or outbox_dir):
+        click.echo(
+            f"{SECRET_VARIABLE} is not set: links are signed with the development key "
+            "(fine for previews, never for real subscribers)",
+            err=True,
+        )
+    paths: list[Path] = []
+    if preview_dir:
+        paths += write_preview(run, preview_dir, signer)
+    if outbox_dir:
+        paths += write_outbox(run, outbox_dir, signer, [SAMPLE_RECIPIENT])
+    paths.append(write_web_copy(run))
+    for path in paths:
+        click.echo(f"wrote {_shown(path)}")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from jinja2 import Environment
+
 from feeds.build import SUFFIXES
+from feeds.model import Post
 from feeds.posts import Loaded
 from feeds.select import published
 from feeds.site import FeedSettings, build_site
+from newsletter.archive import web_copies
+from newsletter.digest import find_category
+from newsletter.model import Week
 from press.config import Config
 from press.content import load_posts
+from press.digest import digest_settings
 from press.lock import held
 from press.templates import template_env
 from press.websub import announce
@@ -35,6 +42,17 @@ def feed_settings(config: Config) -> FeedSettings:
     )
 
 
+def digest_archive(
+    config: Config, posts: Sequence[Post], env: Environment, now: datetime
+) -> dict[str, bytes]:
+    """Web copies of every complete week's digest of the newsletter's category."""
+    site = config.site
+    settings = digest_settings(config)
+    category = find_category(posts, settings.category)
+    this_week = Week.of(now.astimezone(site.timezone).date())
+    return web_copies(env, site, posts, category, settings, before=this_week)
+
+
 def is_feed(path: str) -> bool:
     return path.startswith("feeds/") and path.endswith(tuple(SUFFIXES.values()))
 
@@ -48,7 +66,9 @@ def publish(
         loaded = load_posts(config)
         posts = published(loaded.posts, now)
         settings = feed_settings(config)
-        files = build_site(config.site, posts, settings, template_env(config))
+        env = template_env(config)
+        files = build_site(config.site, posts, settings, env)
+        files.update(digest_archive(config, posts, env, now))
         report = write_tree(config.folder("public"), files, var / "public-manifest.json")
         result = PublishResult(loaded, len(posts), report)
         if settings.hub:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.render import SUBJECT_FIELDS
 
 REQUIRED = object()
 
@@ -88,6 +91,26 @@ def choice(*options: str) -> Callable[[Any], str]:
     return check
 
 
+def message_template(value: Any) -> str:
+    """A subject or preheader template: Python format fields from a known set."""
+    sample = dict.fromkeys(SUBJECT_FIELDS, "x")
+    try:
+        text(value).format(**sample)
+    except KeyError as error:
+        raise Invalid(
+            f"unknown field {{{error.args[0]}}}; known: {', '.join(SUBJECT_FIELDS)}"
+        ) from None
+    except (IndexError, ValueError) as error:
+        raise Invalid(f"not a valid template: {error}") from None
+    return str(value)
+
+
+def address(value: Any) -> str:
+    if text(value) and "@" not in parseaddr(value)[1]:
+        raise Invalid(f"expected an address like 'Name <name@example.com>', got {value!r}")
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -125,4 +148,40 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("feeds", "hub", "", optional_url, "A WebSub hub to announce feeds to; empty: none."),
     Setting("newsletter", "category", "China-Russia", nonempty, "The digest's category."),
+    Setting(
+        "newsletter",
+        "sender",
+        "",
+        address,
+        "The From address; empty: the site's title at newsletter@ the site's domain.",
+    ),
+    Setting("newsletter", "reply_to", "", address, "A Reply-To address; empty: none."),
+    Setting(
+        "newsletter",
+        "subject",
+        "{category} this week: {first_title}{and_more}",
+        message_template,
+        "The subject line; fields below.",
+    ),
+    Setting(
+        "newsletter",
+        "preheader",
+        "{posts} from {site}, {week_dates}",
+        message_template,
+        "The preview line shown after the subject; same fields.",
+    ),
+    Setting(
+        "newsletter",
+        "address",
+        "",
+        text,
+        "The sender's postal address, shown in every email's footer.",
+    ),
+    Setting(
+        "newsletter",
+        "content",
+        "summary",
+        choice("summary", "full"),
+        "Each post in the email as its summary or its full text.",
+    ),
 )

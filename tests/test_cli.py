@@ -72,3 +72,56 @@ def test_help_and_version() -> None:
     assert "check" in result.output and "--config" in result.output
     version = runner.invoke(main, ["--version"])
     assert version.exit_code == 0 and version.output.startswith("press, version ")
+
+
+def test_publish_then_nothing_changed(project: Path) -> None:
+    first = run(project, "publish")
+    assert first.returncode == 0, first.stderr
+    assert "wrote   feeds/all.atom.xml" in first.stdout
+    assert first.stdout.splitlines()[-1].startswith("published 10 posts: ")
+    second = run(project, "publish")
+    assert second.returncode == 0
+    assert second.stdout.startswith("nothing changed: ")
+
+
+def test_digest_preview(project: Path) -> None:
+    import email
+    import email.policy
+
+    result = run(project, "digest", "--week", "2022-W37", "--preview", "out/")
+    assert result.returncode == 0, result.stderr
+    assert "wrote out/digest.html" in result.stdout
+    assert "wrote out/digest.txt" in result.stdout
+    assert "wrote out/digest.eml" in result.stdout
+    assert "wrote public/newsletter/2022-W37-china-russia.html" in result.stdout
+    assert "PRESS_SECRET_KEY is not set" in result.stderr
+    parsed = email.message_from_bytes(
+        (project / "out" / "digest.eml").read_bytes(), policy=email.policy.default
+    )
+    text, html = (part.get_content() for part in parsed.iter_parts())
+    for title in (
+        "China Is Becoming The Big Brother In Its Friendship With Russia",
+        "Russia’s Fulsomeness Discomforts Its Firm Friend China",
+    ):
+        assert title in text and title in html
+
+
+def test_digest_of_an_empty_week(project: Path) -> None:
+    result = run(project, "digest", "--week", "2022-W38", "--preview", "out/")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "no China-Russia posts in 2022-W38; nothing to send"
+    assert not (project / "out").exists() and not (project / "public").exists()
+
+
+def test_digest_refuses_a_bad_week(project: Path) -> None:
+    result = run(project, "digest", "--week", "2022-W99")
+    assert result.returncode == 2
+    assert "2022 has no week 99" in result.stderr
+
+
+def test_digest_outbox_and_category(project: Path) -> None:
+    result = run(project, "digest", "--week", "latest", "--category", "Trade", "--outbox", "box")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (project / "box").iterdir()] == [
+        "2022-W15-trade-reader@example.com.eml"
+    ]

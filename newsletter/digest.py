@@ -1,0 +1,82 @@
+"""Choosing a digest's posts: one ISO week of one category, in the site's time zone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from feeds.model import Category, Post
+from feeds.text import slugify
+from newsletter.model import Digest, Week
+
+WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
+
+
+class WeekError(ValueError):
+    """A week that cannot be read, or a category no post is filed under."""
+
+
+def parse_week(text: str) -> Week:
+    """``2022-W37`` (or ``2022W37``) as a ``Week``; raises ``WeekError`` if it is not one."""
+    match = WEEK.fullmatch(text.strip())
+    if not match:
+        raise WeekError(f"not an ISO week: {text!r} (like 2022-W37)")
+    year, number = int(match.group(1)), int(match.group(2))
+    try:
+        Week(year, number).monday  # noqa: B018 - checks the week exists
+    except ValueError:
+        raise WeekError(f"{year} has no week {number}") from None
+    return Week(year, number)
+
+
+def week_bounds(week: Week, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00, local time (167 or 169 hours at DST)."""
+    start = datetime.combine(week.monday, time(0), tzinfo=zone)
+    end = datetime.combine(week.monday + timedelta(days=7), time(0), tzinfo=zone)
+    return start, end
+
+
+def previous_week(now: datetime, zone: ZoneInfo) -> Week:
+    """The last complete week before ``now``."""
+    return Week.of((now.astimezone(zone) - timedelta(days=7)).date())
+
+
+def find_category(posts: Sequence[Post], name: str) -> Category:
+    """The category called ``name`` (compared by slug), as the posts spell it."""
+    slug = slugify(name)
+    for post in posts:
+        for category in post.categories:
+            if category.slug == slug:
+                return category
+    return Category(name, slug)
+
+
+def in_category(posts: Sequence[Post], category: Category) -> list[Post]:
+    return [p for p in posts if any(c.slug == category.slug for c in p.categories)]
+
+
+def select_week(posts: Sequence[Post], category: Category, week: Week, zone: ZoneInfo) -> Digest:
+    """The digest of ``week``: the category's posts dated in it, newest first.
+
+    ``posts`` are the published posts.
+    """
+    start, end = week_bounds(week, zone)
+    chosen = [p for p in in_category(posts, category) if start <= p.date < end]
+    chosen.sort(key=lambda p: (p.date, p.slug), reverse=True)
+    return Digest(category, week, start, end, tuple(chosen))
+
+
+def latest_week(posts: Sequence[Post], category: Category, zone: ZoneInfo) -> Week | None:
+    """The newest week that has any post of the category."""
+    dates = [p.date for p in in_category(posts, category)]
+    return Week.of(max(dates).astimezone(zone).date()) if dates else None
+
+
+def digest_weeks(
+    posts: Sequence[Post], category: Category, zone: ZoneInfo, before: Week
+) -> list[Week]:
+    """Every week before ``before`` that has a post of the category, newest first."""
+    weeks = {Week.of(p.date.astimezone(zone).date()) for p in in_category(posts, category)}
+    return sorted((w for w in weeks if w < before), reverse=True)

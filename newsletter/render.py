@@ -1,0 +1,188 @@
+"""Rendering the digest: Jinja2 into MJML, compiled once; a plain-text twin; subject.
+
+What differs per subscriber (their unsubscribe and preferences links) is left as
+placeholders in the compiled HTML and text, and filled in by ``personalise``: the MJML is
+compiled once per digest however many people receive it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+from typing import Any
+
+from jinja2 import Environment
+from mjml import mjml2html
+
+from feeds.build import category_path, figure, permalink
+from feeds.model import Post, Site
+from feeds.text import shorten, strip_controls
+from newsletter.model import Digest, DigestSettings, Recipient
+from newsletter.plaintext import html_to_text, wrap
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+PLACEHOLDERS = {
+    "unsubscribe_url": "__PRESS_UNSUBSCRIBE_URL__",
+    "preferences_url": "__PRESS_PREFERENCES_URL__",
+}
+SUBJECT_FIELDS = (
+    "site",
+    "category",
+    "week",
+    "week_dates",
+    "count",
+    "posts",
+    "first_title",
+    "and_more",
+)
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """A digest ready to send: subject, preheader, and HTML and text with placeholders."""
+
+    digest: Digest
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+def day_text(when: datetime, site: Site) -> str:
+    """``16 September 2022``, in the site's zone, whatever the process locale."""
+    local = when.astimezone(site.timezone)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+
+
+def week_dates(digest: Digest) -> str:
+    """``12–18 September 2022``; ``29 August – 4 September 2022`` across months."""
+    first, last = digest.start.date(), (digest.end - timedelta(hours=12)).date()
+    first_month, last_month = MONTHS[first.month - 1], MONTHS[last.month - 1]
+    if first.year != last.year:
+        return f"{first.day} {first_month} {first.year} – {last.day} {last_month} {last.year}"
+    if first.month != last.month:
+        return f"{first.day} {first_month} – {last.day} {last_month} {last.year}"
+    return f"{first.day}–{last.day} {last_month} {last.year}"
+
+
+def comments_text(count: int) -> str:
+    return {0: "Leave a comment", 1: "1 comment"}.get(count, f"{count} comments")
+
+
+def count_text(count: int) -> str:
+    return "1 post" if count == 1 else f"{count} posts"
+
+
+def subject_fields(site: Site, digest: Digest) -> dict[str, Any]:
+    """The fields that ``newsletter.subject`` and ``newsletter.preheader`` may use."""
+    count = len(digest.posts)
+    first = digest.posts[0].title if digest.posts else ""
+    return {
+        "site": site.title,
+        "category": digest.category.name,
+        "week": str(digest.week),
+        "week_dates": week_dates(digest),
+        "count": count,
+        "posts": count_text(count),
+        "first_title": shorten(first, 35),
+        "and_more": f" and {count - 1} more" if count > 1 else "",
+    }
+
+
+def header_text(text: str) -> str:
+    """A header value that cannot start a new header: no CR, LF or other controls."""
+    return " ".join(strip_controls(text.replace("\r", " ").replace("\n", " ")).split())
+
+
+def _post_context(site: Site, post: Post, full: bool) -> dict[str, Any]:
+    url = permalink(site, post)
+    return {
+        "title": post.title,
+        "url": url,
+        "date": day_text(post.date, site),
+        "categories": [
+            {"name": c.name, "url": site.absolute(category_path(c))} for c in post.categories
+        ],
+        "image": post.image,
+        "caption": post.caption,
+        "credit": post.credit,
+        "summary": post.summary,
+        "html": post.html if full else None,
+        "text": html_to_text(post.html) if full else wrap(post.summary),
+        "caption_text": html_to_text(figure(post)) if (post.caption or post.credit) else "",
+        "comments": comments_text(post.comments),
+        "comments_url": f"{url}#comments",
+    }
+
+
+def digest_context(site: Site, digest: Digest, settings: DigestSettings) -> dict[str, Any]:
+    fields = subject_fields(site, digest)
+    full = settings.content == "full"
+    return {
+        "site": site,
+        "digest": digest,
+        "category": digest.category,
+        "category_url": site.absolute(category_path(digest.category)),
+        "week_dates": fields["week_dates"],
+        "intro": f"{count_text(len(digest.posts))} this week",
+        "posts": [_post_context(site, post, full) for post in digest.posts],
+        "view_url": site.absolute(digest.web_path),
+        "subscribe_url": site.absolute("/subscribe"),
+        "address": settings.address,
+        "subject": header_text(settings.subject.format(**fields)),
+        "preheader": header_text(settings.preheader.format(**fields)),
+        **PLACEHOLDERS,
+    }
+
+
+def compile_mjml(source: str) -> str:
+    """MJML to HTML, without links to web fonts."""
+    html: str = mjml2html(source, disable_comments=True, fonts={})
+    return html
+
+
+def render_digest(
+    env: Environment, site: Site, digest: Digest, settings: DigestSettings
+) -> RenderedDigest:
+    """The email's HTML (compiled from MJML once) and text, with link placeholders."""
+    context = digest_context(site, digest, settings)
+    mjml = env.get_template("digest.mjml.j2").render(**context, web=False)
+    return RenderedDigest(
+        digest=digest,
+        subject=context["subject"],
+        preheader=context["preheader"],
+        html=compile_mjml(mjml),
+        text=env.get_template("digest.txt.j2").render(**context, web=False),
+    )
+
+
+def render_web_copy(
+    env: Environment, site: Site, digest: Digest, settings: DigestSettings
+) -> bytes:
+    """The digest's web copy ("view in browser"): the same email, with no personal links."""
+    context = digest_context(site, digest, settings)
+    return compile_mjml(env.get_template("digest.mjml.j2").render(**context, web=True)).encode()
+
+
+def personalise(rendered: RenderedDigest, recipient: Recipient) -> tuple[str, str]:
+    """The HTML and text of one recipient's copy: their own links in place."""
+    html, text = rendered.html, rendered.text
+    for name, placeholder in PLACEHOLDERS.items():
+        url = getattr(recipient, name)
+        html = html.replace(placeholder, escape(url))
+        text = text.replace(placeholder, url)
+    return html, text

@@ -1,0 +1,155 @@
+"""The digest run: choose the week, render once, write previews, the outbox and web copy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from pathlib import Path
+
+from feeds.model import Post
+from feeds.select import published
+from newsletter.digest import find_category, latest_week, parse_week, previous_week, select_week
+from newsletter.message import Envelope, build_message, message_bytes
+from newsletter.model import Digest, DigestSettings, Recipient
+from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
+from newsletter.tokens import DEVELOPMENT_KEY, Signer
+from press.config import Config
+from press.content import load_posts
+from press.templates import template_env
+from press.write import write_atomic
+
+SAMPLE_RECIPIENT = "reader@example.com"
+SECRET_VARIABLE = "PRESS_SECRET_KEY"
+
+
+def sender(config: Config) -> str:
+    """The From address: ``newsletter.sender``, or the site's name at newsletter@domain."""
+    return config["newsletter.sender"] or f"{config.site.title} <newsletter@{config.site.domain}>"
+
+
+def digest_settings(config: Config, category: str | None = None) -> DigestSettings:
+    return DigestSettings(
+        category=category or config["newsletter.category"],
+        sender=sender(config),
+        subject=config["newsletter.subject"],
+        preheader=config["newsletter.preheader"],
+        address=config["newsletter.address"],
+        content=config["newsletter.content"],
+        reply_to=config["newsletter.reply_to"],
+    )
+
+
+def signer_from(environ: Mapping[str, str]) -> Signer:
+    """The link signer: ``PRESS_SECRET_KEY``, or the development key when it is not set."""
+    return Signer(environ.get(SECRET_VARIABLE) or DEVELOPMENT_KEY)
+
+
+def choose_digest(
+    config: Config, posts: Sequence[Post], week: str | None, category: str, now: datetime
+) -> Digest:
+    """The digest of ``week`` (``2022-W37``, ``latest``, or None for the last full week).
+
+    ``posts`` are the published posts.
+    """
+    zone = config.site.timezone
+    chosen = find_category(posts, category)
+    if week is None:
+        wanted = previous_week(now, zone)
+    elif week.strip().lower() == "latest":
+        wanted = latest_week(posts, chosen, zone) or previous_week(now, zone)
+    else:
+        wanted = parse_week(week)
+    return select_week(posts, chosen, wanted, zone)
+
+
+def recipient_for(config: Config, signer: Signer, email: str) -> Recipient:
+    """A recipient with their own signed unsubscribe and preferences links."""
+    site = config.site
+    mailbox = parseaddr(sender(config))[1]
+    return Recipient(
+        email=email,
+        unsubscribe_url=site.absolute(f"/unsubscribe/{signer.sign('unsubscribe', email)}"),
+        preferences_url=site.absolute(f"/preferences/{signer.sign('preferences', email)}"),
+        unsubscribe_mailto=f"mailto:{mailbox}?subject=unsubscribe",
+    )
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """A rendered digest and what it needs to become messages."""
+
+    config: Config
+    rendered: RenderedDigest
+    envelope: Envelope
+
+    @property
+    def digest(self) -> Digest:
+        return self.rendered.digest
+
+    def message_bytes(self, recipient: Recipient) -> bytes:
+        return message_bytes(
+            build_message(self.config.site, self.rendered, self.envelope, recipient)
+        )
+
+
+def prepare(
+    config: Config, week: str | None, category: str | None, now: datetime
+) -> tuple[DigestRun, tuple[Post, ...]]:
+    """Load the posts, choose the digest and render it once."""
+    loaded = load_posts(config)
+    posts = published(loaded.posts, now)
+    settings = digest_settings(config, category)
+    digest = choose_digest(config, posts, week, settings.category, now)
+    rendered = render_digest(template_env(config), config.site, digest, settings)
+    envelope = Envelope(
+        sender=settings.sender,
+        date=now,
+        list_name=f"{digest.category.name} – {config.site.title}",
+        reply_to=settings.reply_to,
+    )
+    return DigestRun(config, rendered, envelope), posts
+
+
+def write_preview(run: DigestRun, folder: Path, signer: Signer) -> list[Path]:
+    """``digest.html``, ``digest.txt`` and ``digest.eml`` for the sample recipient."""
+    recipient = recipient_for(run.config, signer, SAMPLE_RECIPIENT)
+    html, text = personalise(run.rendered, recipient)
+    files = {
+        "digest.html": html.encode("utf-8"),
+        "digest.txt": text.encode("utf-8"),
+        "digest.eml": run.message_bytes(recipient),
+    }
+    paths = []
+    for name, data in files.items():
+        write_atomic(folder / name, data)
+        paths.append(folder / name)
+    return paths
+
+
+def outbox_name(run: DigestRun, email: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", email)
+    return f"{run.digest.key}-{safe}.eml"
+
+
+def write_outbox(run: DigestRun, folder: Path, signer: Signer, emails: Sequence[str]) -> list[Path]:
+    """One ``.eml`` file per recipient, for a mail client or a later send."""
+    paths = []
+    for email in emails:
+        path = folder / outbox_name(run, email)
+        write_atomic(path, run.message_bytes(recipient_for(run.config, signer, email)))
+        paths.append(path)
+    return paths
+
+
+def write_web_copy(run: DigestRun) -> Path:
+    """The digest's web copy in ``public/newsletter/``; untouched when unchanged."""
+    config = run.config
+    settings = digest_settings(config, run.digest.category.name)
+    data = render_web_copy(template_env(config), config.site, run.digest, settings)
+    path = config.folder("public") / run.digest.web_path
+    if not (path.is_file() and path.read_bytes() == data):
+        write_atomic(path, data)
+    return path
