@@ -33,6 +33,11 @@ class Site:
         rest = self.url.split("://", 1)[-1]
         return rest.split("/", 1)[0].split(":", 1)[0]
 
+    def path(self, path: str) -> str:
+        """A site path as a link within the site (``/blog/x/`` when the site is at /blog)."""
+        base = self.url.split("://", 1)[-1].partition("/")[2].strip("/")
+        return ("/" + base if base else "") + "/" + path.lstrip("/")
+
     def absolute(self, path: str) -> str:
         """The absolute URL of a site path such as ``/feeds/all.atom.xml``."""
         return self.url.rstrip("/") + "/" + path.lstrip("/")

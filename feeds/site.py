@@ -11,6 +11,7 @@ from feeds.build import Feed, atom_and_rss, plan_feeds
 from feeds.discovery import feeds_index, opml
 from feeds.jsonfeed import json_feed
 from feeds.model import Post, Site
+from feeds.pages import PageSettings, build_pages
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,20 @@ def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, byte
 
 
 def build_site(
-    site: Site, posts: Sequence[Post], settings: FeedSettings, env: Environment
+    site: Site,
+    posts: Sequence[Post],
+    settings: FeedSettings,
+    env: Environment,
+    pages: PageSettings | None = None,
 ) -> dict[str, bytes]:
-    """Every published file: the feeds, their index and OPML, and the stylesheet.
+    """Every published file: the feeds, their index and OPML, the pages, the stylesheet.
 
     ``posts`` are the published posts, newest first.
     """
     feeds = plan_feeds(site, posts, settings.items)
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = build_pages(
+        env, site, posts, feeds, pages or PageSettings(formats=settings.formats)
+    )
     for feed in feeds:
         files.update(feed_files(site, feed, settings))
     files["feeds/index.html"] = feeds_index(env, site, feeds, settings.formats)

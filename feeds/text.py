@@ -5,6 +5,13 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 # Characters XML 1.0 forbids (C0 controls but tab, newline and CR; surrogates; U+FFFE/F),
 # plus the C1 controls and DEL, which are legal but never meant in prose.
@@ -47,3 +54,9 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
     return cut + "…"
+
+
+def long_date(when: datetime, zone: ZoneInfo) -> str:
+    """``16 September 2022`` in ``zone``, whatever the process locale."""
+    local = when.astimezone(zone)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"

@@ -17,24 +17,10 @@ from mjml import mjml2html
 
 from feeds.build import category_path, figure, permalink
 from feeds.model import Post, Site
-from feeds.text import shorten, strip_controls
+from feeds.text import MONTHS, long_date, shorten, strip_controls
 from newsletter.model import Digest, DigestSettings, Recipient
 from newsletter.plaintext import html_to_text, wrap
 
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 PLACEHOLDERS = {
     "unsubscribe_url": "__PRESS_UNSUBSCRIBE_URL__",
     "preferences_url": "__PRESS_PREFERENCES_URL__",
@@ -63,9 +49,8 @@ class RenderedDigest:
 
 
 def day_text(when: datetime, site: Site) -> str:
-    """``16 September 2022``, in the site's zone, whatever the process locale."""
-    local = when.astimezone(site.timezone)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    """``16 September 2022``, in the site's zone."""
+    return long_date(when, site.timezone)
 
 
 def week_dates(digest: Digest) -> str:

@@ -10,6 +10,7 @@ from jinja2 import Environment
 
 from feeds.build import SUFFIXES
 from feeds.model import Post
+from feeds.pages import PageSettings
 from feeds.posts import Loaded
 from feeds.select import published
 from feeds.site import FeedSettings, build_site
@@ -53,6 +54,15 @@ def digest_archive(
     return web_copies(env, site, posts, category, settings, before=this_week)
 
 
+def page_settings(config: Config) -> PageSettings:
+    return PageSettings(
+        per_page=config["pages.per_page"],
+        content=config["pages.content"],
+        home_items=config["pages.home_items"],
+        formats=config["feeds.formats"],
+    )
+
+
 def is_feed(path: str) -> bool:
     return path.startswith("feeds/") and path.endswith(tuple(SUFFIXES.values()))
 
@@ -67,7 +77,7 @@ def publish(
         posts = published(loaded.posts, now)
         settings = feed_settings(config)
         env = template_env(config)
-        files = build_site(config.site, posts, settings, env)
+        files = build_site(config.site, posts, settings, env, page_settings(config))
         files.update(digest_archive(config, posts, env, now))
         report = write_tree(config.folder("public"), files, var / "public-manifest.json")
         result = PublishResult(loaded, len(posts), report)

@@ -147,6 +147,15 @@ SETTINGS: tuple[Setting, ...] = (
         "A post's path: {year}, {month}, {day}, {slug}.",
     ),
     Setting("feeds", "hub", "", optional_url, "A WebSub hub to announce feeds to; empty: none."),
+    Setting("pages", "per_page", 10, positive, "Posts on each category archive page."),
+    Setting(
+        "pages",
+        "content",
+        "full",
+        choice("summary", "full"),
+        "Posts on archive pages as their full text or their summary.",
+    ),
+    Setting("pages", "home_items", 10, positive, "Posts on the home page."),
     Setting("newsletter", "category", "China-Russia", nonempty, "The digest's category."),
     Setting(
         "newsletter",

@@ -1,0 +1,171 @@
+"""The site's pages: a permalink page per post, an archive per category, the home page.
+
+Pure functions from posts and templates to bytes, like the feeds beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment
+
+from feeds.build import Feed, category_path, permalink
+from feeds.discovery import FeedLink, feed_links
+from feeds.model import Category, Post, Site
+from feeds.posts import permalink_path
+from feeds.select import by_category
+from feeds.text import long_date
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """The ``[pages]`` settings, and which feed formats to link."""
+
+    per_page: int = 10
+    content: str = "full"  # or "summary", on archive and home pages
+    home_items: int = 10
+    formats: tuple[str, ...] = ("atom", "rss", "json")
+
+
+def page_file(path: str) -> str:
+    """The file under ``public/`` that serves a site path: ``/a/b/`` is ``a/b/index.html``."""
+    path = path.lstrip("/")
+    return path + "index.html" if path.endswith("/") or not path else path
+
+
+def archive_path(category: Category, page: int) -> str:
+    """``/category/china-russia/``, then ``/category/china-russia/page/2/`` and on."""
+    base = category_path(category)
+    return base if page == 1 else f"{base}page/{page}/"
+
+
+def comments_label(count: int) -> str:
+    """As the blog has always said it: Leave a comment, 1 Comment, 5 Comments."""
+    return {0: "Leave a comment", 1: "1 Comment"}.get(count, f"{count} Comments")
+
+
+def post_link(site: Site, post: Post) -> str:
+    """A post's link from another page of the site (host-relative, works on any host)."""
+    return site.path(permalink_path(site, post.slug, post.date))
+
+
+def post_summary(site: Site, post: Post, settings: PageSettings) -> dict[str, Any]:
+    """What a page shows of a post, as plain values for a template."""
+    return {
+        "title": post.title,
+        "url": post_link(site, post),
+        "date": long_date(post.date, site.timezone),
+        "iso_date": post.date.isoformat(),
+        "author": post.author,
+        "image": post.image,
+        "caption": post.caption,
+        "credit": post.credit,
+        "summary": post.summary,
+        "html": post.html,
+        "full": settings.content == "full",
+        "comments": comments_label(post.comments),
+        "comments_url": post_link(site, post) + "#comments",
+        "categories": [
+            {"name": c.name, "url": site.path(category_path(c))} for c in post.categories
+        ],
+    }
+
+
+def _links(site: Site, feeds: Sequence[Feed | None], formats: Sequence[str]) -> list[FeedLink]:
+    return [link for feed in feeds if feed for link in feed_links(site, feed, formats)]
+
+
+def _render(env: Environment, name: str, **context: Any) -> bytes:
+    return env.get_template(name).render(**context).encode("utf-8")
+
+
+def build_pages(
+    env: Environment,
+    site: Site,
+    posts: Sequence[Post],
+    feeds: Sequence[Feed],
+    settings: PageSettings,
+) -> dict[str, bytes]:
+    """Every page: posts, category archives (paginated) and the home page.
+
+    ``posts`` are the published posts, newest first.
+    """
+    feed_of = {feed.key: feed for feed in feeds}
+    site_feed = feed_of.get("all")
+    files: dict[str, bytes] = {}
+    for index, post in enumerate(posts):
+        newer = posts[index - 1] if index > 0 else None
+        older = posts[index + 1] if index + 1 < len(posts) else None
+        category_feeds = [feed_of.get(f"category/{c.slug}") for c in post.categories]
+        url = permalink(site, post)
+        files[page_file(permalink_path(site, post.slug, post.date))] = _render(
+            env,
+            "post.html.j2",
+            site=site,
+            post=post_summary(site, post, settings),
+            newer=newer and {"title": newer.title, "url": post_link(site, newer)},
+            older=older and {"title": older.title, "url": post_link(site, older)},
+            canonical=url,
+            description=post.summary,
+            image=post.image,
+            og_type="article",
+            head_feeds=_links(site, [site_feed, *category_feeds], settings.formats),
+        )
+    groups = by_category(posts)
+    for category, entries in groups.items():
+        files.update(_category_pages(env, site, category, entries, feed_of, site_feed, settings))
+    files["index.html"] = _render(
+        env,
+        "index.html.j2",
+        site=site,
+        posts=[post_summary(site, p, settings) for p in posts[: settings.home_items]],
+        categories=[
+            {"name": c.name, "url": site.path(category_path(c)), "count": len(entries)}
+            for c, entries in sorted(groups.items(), key=lambda item: item[0].name.lower())
+        ],
+        feeds=_links(site, [site_feed], settings.formats),
+        canonical=site.absolute("/"),
+        description=site.description,
+        image=None,
+        og_type="website",
+        head_feeds=_links(site, [site_feed], settings.formats),
+    )
+    return files
+
+
+def _category_pages(
+    env: Environment,
+    site: Site,
+    category: Category,
+    entries: Sequence[Post],
+    feed_of: dict[str, Feed],
+    site_feed: Feed | None,
+    settings: PageSettings,
+) -> dict[str, bytes]:
+    per_page = settings.per_page
+    pages = max(1, -(-len(entries) // per_page))
+    category_feed = feed_of.get(f"category/{category.slug}")
+    files: dict[str, bytes] = {}
+    for page in range(1, pages + 1):
+        chunk = entries[(page - 1) * per_page : page * per_page]
+        path = archive_path(category, page)
+        files[page_file(path)] = _render(
+            env,
+            "category.html.j2",
+            site=site,
+            category=category,
+            posts=[post_summary(site, p, settings) for p in chunk],
+            page=page,
+            pages=pages,
+            newer_url=site.path(archive_path(category, page - 1)) if page > 1 else None,
+            older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
+            feeds=_links(site, [category_feed], settings.formats),
+            canonical=site.absolute(path),
+            description=f"{category.name} commentary from {site.title}",
+            image=None,
+            og_type="website",
+            head_feeds=_links(site, [category_feed, site_feed], settings.formats),
+        )
+    return files
