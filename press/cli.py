@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from feeds.posts import Loaded
+from feeds.text import slugify
+from newsletter.deliver import DeliveryReport
 from newsletter.digest import WeekError
 from newsletter.render import week_dates
+from newsletter.smtp import PermanentFailure, SmtpError, TemporaryFailure
+from newsletter.store import STATUSES, find_subscriber, list_subscribers, set_status
+from newsletter.subscribers import InvalidEmail, add, export_csv, import_csv, normalise_email
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 from press.content import load_posts
 from press.digest import (
-    SAMPLE_RECIPIENT,
     SECRET_VARIABLE,
+    DigestRun,
     prepare,
     signer_from,
     write_outbox,
@@ -24,7 +29,16 @@ from press.digest import (
     write_web_copy,
 )
 from press.lock import LockTimeout
+from press.mail import open_store, smtp_connector
 from press.publish import publish as publish_run
+from press.send import (
+    SendRefused,
+    outbox_recipients,
+    real_signer,
+    send_confirmation,
+    send_digest,
+)
+from press.write import write_atomic
 
 
 def _now() -> datetime:
@@ -127,6 +141,14 @@ def publish(obj: Context) -> None:
 @main.command()
 @click.option("--week", metavar="2022-W37|latest", help="The ISO week; default: last full week.")
 @click.option("--category", metavar="NAME", help="Another category than newsletter.category.")
+@click.option("--send", is_flag=True, help="Send to every confirmed subscriber over SMTP.")
+@click.option(
+    "--outbox",
+    "outbox_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one .eml file per confirmed subscriber instead of sending.",
+)
 @click.option(
     "--preview",
     "preview_dir",
@@ -134,24 +156,18 @@ def publish(obj: Context) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write digest.html, digest.txt and digest.eml for a sample recipient.",
 )
-@click.option(
-    "--outbox",
-    "outbox_dir",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write one .eml file per recipient instead of sending.",
-)
 @pass_context
 def digest(
     obj: Context,
     week: str | None,
     category: str | None,
-    preview_dir: Path | None,
+    send: bool,
     outbox_dir: Path | None,
+    preview_dir: Path | None,
 ) -> None:
-    """Build the weekly digest of one category; preview it or write the outbox."""
-    if preview_dir and outbox_dir:
-        raise click.UsageError("choose one of --preview and --outbox")
+    """Build the weekly digest of one category; send it, or write the outbox or a preview."""
+    if sum(bool(x) for x in (send, outbox_dir, preview_dir)) > 1:
+        raise click.UsageError("choose one of --send, --outbox and --preview")
     config = obj.config
     try:
         run, _ = prepare(config, week, category, _now())
@@ -165,21 +181,62 @@ def digest(
         f"{found.category.name} digest {found.week} ({week_dates(found)}): {len(found.posts)} posts"
     )
     click.echo(f"subject: {run.rendered.subject}")
-    signer = signer_from(os.environ)
-    if signer.is_development and (preview_dir or outbox_dir):
-        click.echo(
-            f"{SECRET_VARIABLE} is not set: links are signed with the development key "
-            "(fine for previews, never for real subscribers)",
-            err=True,
-        )
     paths: list[Path] = []
-    if preview_dir:
-        paths += write_preview(run, preview_dir, signer)
-    if outbox_dir:
-        paths += write_outbox(run, outbox_dir, signer, [SAMPLE_RECIPIENT])
+    if send:
+        _send(config, run)
+    else:
+        signer = signer_from(config)
+        if signer.is_development and (preview_dir or outbox_dir):
+            click.echo(
+                f"{SECRET_VARIABLE} is not set: links are signed with the development key "
+                "(fine for previews, never for real subscribers)",
+                err=True,
+            )
+        if preview_dir:
+            paths += write_preview(run, preview_dir, signer)
+        if outbox_dir:
+            emails = outbox_recipients(open_store(config), found.category.slug)
+            if not emails:
+                click.echo(f"no confirmed subscribers of {found.category.name}; outbox empty")
+            paths += write_outbox(run, outbox_dir, signer, emails)
     paths.append(write_web_copy(run))
     for path in paths:
         click.echo(f"wrote {_shown(path)}")
+
+
+def _send(config: Config, run: DigestRun) -> None:
+    engine = open_store(config)
+    bar: Any = None
+
+    def progress(report: DeliveryReport, total: int) -> None:
+        nonlocal bar
+        done = report.sent + report.failed + report.deferred
+        if sys.stdout.isatty():
+            if bar is None:
+                bar = click.progressbar(length=max(total, 1), label="sending", show_pos=True)
+                bar.__enter__()
+            bar.update(done - bar.pos)
+        else:
+            click.echo(
+                f"sent {report.sent}, failed {report.failed}, deferred {report.deferred} of {total}"
+            )
+
+    try:
+        report = send_digest(config, run, engine, progress)
+    except (SendRefused, SmtpError, ConfigError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for address, reason in report.failures:
+        click.echo(f"failed: {address}: {reason}", err=True)
+    click.echo(
+        f"sent {report.sent}, failed {report.failed} ({report.bounced} now bounced), "
+        f"skipped {report.skipped} (unsubscribed since), left {report.left} queued"
+    )
+    if report.left:
+        click.echo("run the same command again to send what is left", err=True)
+        sys.exit(3)
 
 
 def _shown(path: Path) -> str:
@@ -187,3 +244,137 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+@main.group()
+def subscribers() -> None:
+    """Add, confirm, remove, list, import and export subscribers."""
+
+
+def _categories(config: Config, names: tuple[str, ...]) -> list[str]:
+    return list(names) or [config["newsletter.category"]]
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--category", "categories", multiple=True, metavar="NAME", help="Repeatable.")
+@click.option("--confirmed", is_flag=True, help="Skip the confirmation: you have consent.")
+@click.option("--source", default="cli", show_default=True, help="Where they came from.")
+@pass_context
+def subscribers_add(
+    obj: Context, email: str, categories: tuple[str, ...], confirmed: bool, source: str
+) -> None:
+    """Add EMAIL as pending and send the confirmation link (or --confirmed)."""
+    config = obj.config
+    names = _categories(config, categories)
+    if not confirmed and smtp_connector(config) is not None:
+        try:
+            real_signer(config)  # refuse before adding anyone we could not write to
+        except SendRefused as error:
+            raise click.ClickException(str(error)) from None
+    try:
+        added = add(open_store(config), email, names, source, _now(), confirmed)
+    except InvalidEmail as error:
+        raise click.BadParameter(str(error), param_hint="EMAIL") from None
+    if added.outcome == "refused":
+        raise click.ClickException(
+            f"{added.email} is {added.status}: not added (they can subscribe again themselves)"
+        )
+    if added.outcome == "exists":
+        click.echo(f"{added.email} is already {added.status}")
+        return
+    click.echo(f"{added.email}: {added.status}")
+    if added.status == "pending":
+        try:
+            where = send_confirmation(
+                config, added.email, names, _now(), config.folder("var") / "outbox"
+            )
+        except (SendRefused, SmtpError, TemporaryFailure, PermanentFailure) as error:
+            raise click.ClickException(f"confirmation not sent: {error}") from None
+        click.echo(f"confirmation link: {_shown(Path(where)) if '/' in where else where}")
+
+
+@subscribers.command("confirm")
+@click.argument("email")
+@pass_context
+def subscribers_confirm(obj: Context, email: str) -> None:
+    """Confirm a pending subscriber by hand."""
+    _set_status(obj.config, email, "confirmed")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@pass_context
+def subscribers_remove(obj: Context, email: str) -> None:
+    """Unsubscribe EMAIL; the address is kept so it is never mailed again."""
+    _set_status(obj.config, email, "unsubscribed")
+
+
+def _set_status(config: Config, email: str, status: str) -> None:
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as error:
+        raise click.BadParameter(str(error), param_hint="EMAIL") from None
+    engine = open_store(config)
+    current = find_subscriber(engine, address)
+    if current is None:
+        raise click.ClickException(f"{address} is not a subscriber")
+    if status == "confirmed" and current.status in ("unsubscribed", "bounced"):
+        raise click.ClickException(f"{address} is {current.status}: only they can subscribe again")
+    set_status(engine, address, status, _now())
+    click.echo(f"{address}: {status}")
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option("--category", metavar="NAME", help="Only subscribers of this category.")
+@pass_context
+def subscribers_list(obj: Context, status: str | None, category: str | None) -> None:
+    """List subscribers: email, status, categories, subscribed."""
+    slug = slugify(category) if category else None
+    count = 0
+    for s in list_subscribers(open_store(obj.config), status, slug):
+        categories = ",".join(s.categories)
+        click.echo(f"{s.email}\t{s.status}\t{categories}\t{s.subscribed_at:%Y-%m-%d}")
+        count += 1
+    click.echo(f"{count} subscribers", err=True)
+
+
+@subscribers.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--category", "categories", multiple=True, metavar="NAME", help="For rows without.")
+@pass_context
+def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) -> None:
+    """Import FILE.csv (header row; email, and optionally status, categories, source)."""
+    config = obj.config
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{file}: not UTF-8: {error}") from None
+    engine = open_store(config)
+    names = _categories(config, categories)
+    report = import_csv(engine, text, names, f"import:{file.name}", _now())
+    for line, reason in report.problems:
+        click.echo(f"{file}:{line}: {reason}", err=True)
+    for line, reason in report.skipped:
+        click.echo(f"{file}:{line}: skipped: {reason}", err=True)
+    click.echo(
+        f"imported {report.imported}, skipped {len(report.skipped)}, "
+        f"{len(report.problems)} bad rows"
+    )
+    if report.problems:
+        sys.exit(1)
+
+
+@subscribers.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@pass_context
+def subscribers_export(obj: Context, file: Path) -> None:
+    """Export every subscriber to FILE.csv ('-' for standard output)."""
+    lines = export_csv(open_store(obj.config))
+    if str(file) == "-":
+        for line in lines:
+            click.echo(line, nl=False)
+        return
+    write_atomic(file, "".join(lines).encode("utf-8"))
+    click.echo(f"wrote {_shown(file)}")

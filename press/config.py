@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,13 +21,30 @@ class ConfigError(Exception):
     """``press.toml`` is missing or wrong; the message names the file and the key."""
 
 
+SECRETS = {
+    "secret_key": "PRESS_SECRET_KEY",
+    "smtp_password": "PRESS_SMTP_PASSWORD",
+    "database_url": "PRESS_DATABASE_URL",
+}
+
+
 @dataclass(frozen=True)
 class Config:
-    """Everything ``press`` needs from the file, with paths made absolute."""
+    """Everything ``press`` needs from the file and the environment, paths made absolute."""
 
     path: Path
     site: Site
     values: dict[str, Any]
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def database_url(self) -> str:
+        """``PRESS_DATABASE_URL``, else ``storage.url``, else SQLite in ``var/``."""
+        return (
+            self.secrets.get("database_url")
+            or self.values["storage.url"]
+            or f"sqlite:///{self.folder('var') / 'press.db'}"
+        )
 
     @property
     def root(self) -> Path:
@@ -39,8 +58,14 @@ class Config:
         return self.values[name]
 
 
-def load_config(path: Path | str = DEFAULT_PATH) -> Config:
-    """Read and validate ``press.toml``; every error names the file and the key."""
+def load_config(
+    path: Path | str = DEFAULT_PATH, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read and validate ``press.toml``; every error names the file and the key.
+
+    Secrets come from ``environ`` (the process environment by default), never the file.
+    """
+    environ = os.environ if environ is None else environ
     path = Path(path).absolute()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -62,7 +87,10 @@ def load_config(path: Path | str = DEFAULT_PATH) -> Config:
         description=values["site.description"],
         permalink=values["feeds.permalink"],
     )
-    return Config(path, site, values)
+    secrets = {
+        name: environ[variable] for name, variable in SECRETS.items() if environ.get(variable)
+    }
+    return Config(path, site, values, secrets)
 
 
 def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -12,6 +12,7 @@ from pathlib import Path
 from feeds.model import Post
 from feeds.select import published
 from newsletter.digest import find_category, latest_week, parse_week, previous_week, select_week
+from newsletter.dkim import DkimKey, sign
 from newsletter.message import Envelope, build_message, message_bytes
 from newsletter.model import Digest, DigestSettings, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
@@ -42,9 +43,9 @@ def digest_settings(config: Config, category: str | None = None) -> DigestSettin
     )
 
 
-def signer_from(environ: Mapping[str, str]) -> Signer:
+def signer_from(config: Config) -> Signer:
     """The link signer: ``PRESS_SECRET_KEY``, or the development key when it is not set."""
-    return Signer(environ.get(SECRET_VARIABLE) or DEVELOPMENT_KEY)
+    return Signer(config.secrets.get("secret_key") or DEVELOPMENT_KEY)
 
 
 def choose_digest(
@@ -90,9 +91,13 @@ class DigestRun:
         return self.rendered.digest
 
     def message_bytes(self, recipient: Recipient) -> bytes:
-        return message_bytes(
-            build_message(self.config.site, self.rendered, self.envelope, recipient)
-        )
+        return self.compose(recipient)[0]
+
+    def compose(self, recipient: Recipient, dkim: DkimKey | None = None) -> tuple[bytes, str]:
+        """One recipient's message as sent, DKIM-signed when a key is given, and its id."""
+        message = build_message(self.config.site, self.rendered, self.envelope, recipient)
+        data = message_bytes(message)
+        return (sign(data, dkim) if dkim else data), str(message["Message-ID"])
 
 
 def prepare(

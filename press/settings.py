@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.render import SUBJECT_FIELDS
+from newsletter.smtp import parse_smtp_url
 
 REQUIRED = object()
 
@@ -80,6 +81,27 @@ def formats(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or any(v not in known for v in value):
         raise Invalid(f"expected a list drawn from {list(known)}, got {value!r}")
     return tuple(v for v in known if v in value)
+
+
+def number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise Invalid(f"expected a number of 0 or more, got {value!r}")
+    return float(value)
+
+
+def database_url(value: Any) -> str:
+    if text(value) and "://" not in value:
+        raise Invalid(f"expected a SQLAlchemy URL like sqlite:///var/press.db, got {value!r}")
+    return str(value)
+
+
+def smtp_url(value: Any) -> str:
+    if text(value):
+        try:
+            parse_smtp_url(value)
+        except ValueError as error:
+            raise Invalid(str(error)) from None
+    return str(value)
 
 
 def choice(*options: str) -> Callable[[Any], str]:
@@ -192,5 +214,42 @@ SETTINGS: tuple[Setting, ...] = (
         "summary",
         choice("summary", "full"),
         "Each post in the email as its summary or its full text.",
+    ),
+    Setting(
+        "storage",
+        "url",
+        "",
+        database_url,
+        "A SQLAlchemy database URL; empty: SQLite at var/press.db.",
+    ),
+    Setting(
+        "smtp",
+        "url",
+        "",
+        smtp_url,
+        "smtp://[user@]host:port (STARTTLS) or smtps://…; empty: no server, use the outbox.",
+    ),
+    Setting("smtp", "timeout", 30, number, "Seconds to wait for the SMTP server."),
+    Setting("delivery", "connections", 4, positive, "SMTP connections used at once."),
+    Setting("delivery", "rate", 0, number, "Messages a second at most; 0 means no limit."),
+    Setting("delivery", "batch", 500, positive, "Deliveries read from the database at a time."),
+    Setting("delivery", "retries", 3, positive, "Tries of a message in one run after a 4xx."),
+    Setting("delivery", "backoff", 1.0, number, "Seconds before the second try; doubles."),
+    Setting(
+        "delivery",
+        "bounce_limit",
+        3,
+        positive,
+        "Hard failures (5xx) before a subscriber is marked bounced.",
+    ),
+    Setting("subscribers", "confirm_hours", 72, positive, "Hours a confirmation link stays good."),
+    Setting("dkim", "selector", "", text, "The DKIM selector; empty: messages are not signed."),
+    Setting("dkim", "domain", "", text, "The signing domain; empty: the sender's domain."),
+    Setting(
+        "dkim",
+        "key_file",
+        "",
+        text,
+        "The DKIM private key (PEM), relative to press.toml; keep it out of git.",
     ),
 )

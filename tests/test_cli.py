@@ -59,10 +59,10 @@ def test_config_chosen_by_option_and_environment(project: Path, tmp_path: Path) 
 
 def test_a_wrong_setting_stops_with_its_name(project: Path) -> None:
     with (project / "press.toml").open("a") as toml:
-        toml.write("\n[storage]\nurl = 'sqlite://'\n")
+        toml.write("\n[storag]\nurl = 'sqlite://'\n")
     result = run(project, "check")
     assert result.returncode == 1
-    assert "unknown section [storage]" in result.stderr
+    assert "unknown section [storag]; did you mean storage?" in result.stderr
 
 
 def test_help_and_version() -> None:
@@ -120,8 +120,45 @@ def test_digest_refuses_a_bad_week(project: Path) -> None:
 
 
 def test_digest_outbox_and_category(project: Path) -> None:
+    empty = run(project, "digest", "--week", "latest", "--category", "Trade", "--outbox", "box")
+    assert "no confirmed subscribers of Trade; outbox empty" in empty.stdout
+    added = run(
+        project, "subscribers", "add", "Trader@Example.com", "--category", "Trade", "--confirmed"
+    )
+    assert added.stdout.strip() == "trader@example.com: confirmed"
+    run(project, "subscribers", "add", "other@example.com", "--confirmed")  # China-Russia only
     result = run(project, "digest", "--week", "latest", "--category", "Trade", "--outbox", "box")
     assert result.returncode == 0, result.stderr
     assert [p.name for p in (project / "box").iterdir()] == [
-        "2022-W15-trade-reader@example.com.eml"
+        "2022-W15-trade-trader@example.com.eml"
+    ]
+
+
+def test_subscribers_commands(project: Path) -> None:
+    added = run(project, "subscribers", "add", "new@example.com")
+    assert added.returncode == 0, added.stderr
+    assert "new@example.com: pending" in added.stdout
+    confirmation = project / "var" / "outbox" / "confirm-new@example.com.eml"
+    assert confirmation.is_file() and b"/confirm/" in confirmation.read_bytes()
+    assert run(project, "subscribers", "add", "not-an-address").returncode == 2
+    assert run(project, "subscribers", "confirm", "NEW@example.com").stdout.strip() == (
+        "new@example.com: confirmed"
+    )
+    listed = run(project, "subscribers", "list", "--status", "confirmed")
+    assert listed.stdout.startswith("new@example.com\tconfirmed\tchina-russia\t")
+    assert run(project, "subscribers", "remove", "new@example.com").returncode == 0
+    again = run(project, "subscribers", "add", "new@example.com", "--confirmed")
+    assert again.returncode == 1 and "is unsubscribed: not added" in again.stderr
+    assert run(project, "subscribers", "confirm", "nobody@example.com").returncode == 1
+    (project / "list.csv").write_text("email,categories\na@example.com,Trade\nbroken,\n")
+    imported = run(project, "subscribers", "import", "list.csv")
+    assert imported.returncode == 1
+    assert "list.csv:3: email 'broken'" in imported.stderr
+    assert "imported 1, skipped 0, 1 bad rows" in imported.stdout
+    exported = run(project, "subscribers", "export", "-")
+    lines = exported.stdout.splitlines()
+    assert lines[0].startswith("email,status,categories")
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["new@example.com", "unsubscribed", "china-russia"],
+        ["a@example.com", "confirmed", "trade"],
     ]

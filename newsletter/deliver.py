@@ -1,0 +1,180 @@
+"""The sender: works through a digest's queued deliveries with a pool of SMTP connections.
+
+The deliveries table is the source of truth. A row is marked sent only after the
+server's 250 reply, at once, one row per message. At most ``connections`` messages are
+ever in flight (handed to a connection and not yet recorded), so a crash at any moment
+re-sends at most that many on the next run, and skips no one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
+from newsletter.store import (
+    Delivery,
+    delivery_counts,
+    mark_deferred,
+    mark_failed,
+    mark_sent,
+    queued,
+    skip_departed,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    connections: int = 4
+    rate: float = 0.0  # messages a second across all connections; 0: no limit
+    batch: int = 500
+    retries: int = 3  # tries of one message in one run before it waits for the next run
+    backoff: float = 1.0  # seconds before the second try, doubling after
+    bounce_limit: int = 3  # hard failures before a subscriber is marked bounced
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Delivery
+    kind: str  # "sent", "failed" or "deferred"
+    detail: str
+    tries: int
+    message_id: str = ""
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    bounced: int = 0
+    left: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+Compose = Callable[[Delivery], tuple[bytes, str]]
+
+
+class _RateLimit:
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next = time.monotonic()
+
+    def wait(self) -> None:
+        if self.interval:
+            now = time.monotonic()
+            if self.next > now:
+                time.sleep(self.next - now)
+            self.next = max(self.next, now) + self.interval
+
+
+def deliver(
+    engine: Engine,
+    digest_id: int,
+    compose: Compose,
+    connect: Callable[[], Transport],
+    sender: str,
+    settings: DeliverySettings,
+    clock: Callable[[], datetime],
+    progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
+    stop: threading.Event | None = None,
+) -> DeliveryReport:
+    """Send every queued delivery of a digest; returns what happened.
+
+    ``compose`` makes one delivery's message bytes and Message-ID; ``connect`` makes one
+    SMTP connection for each sending thread. Setting ``stop`` lets the messages in flight
+    finish and leaves the rest queued.
+    """
+    report = DeliveryReport(skipped=skip_departed(engine, digest_id, clock()))
+    total = delivery_counts(engine, digest_id)["queued"]
+    local = threading.local()
+    opened: list[Transport] = []
+    lock = threading.Lock()
+
+    def transport() -> Transport:
+        if getattr(local, "transport", None) is None:
+            local.transport = connect()
+            with lock:
+                opened.append(local.transport)
+        found: Transport = local.transport
+        return found
+
+    def send_one(delivery: Delivery) -> Outcome:
+        data, message_id = compose(delivery)
+        last = ""
+        for attempt in range(1, settings.retries + 1):
+            try:
+                reply = transport().send(sender, delivery.email, data)
+                return Outcome(delivery, "sent", reply, attempt, message_id)
+            except PermanentFailure as error:
+                return Outcome(delivery, "failed", str(error), attempt, message_id)
+            except TemporaryFailure as error:
+                last = str(error)
+                if attempt < settings.retries and not (stop and stop.is_set()):
+                    time.sleep(settings.backoff * 2 ** (attempt - 1))
+        return Outcome(delivery, "deferred", last, settings.retries, message_id)
+
+    def record(future: Future[Outcome]) -> None:
+        outcome = future.result()  # an SmtpError here stops the run
+        delivery, now = outcome.delivery, clock()
+        if outcome.kind == "sent":
+            mark_sent(engine, delivery.id, outcome.detail, outcome.message_id, now)
+            report.sent += 1
+        elif outcome.kind == "failed":
+            bounced = mark_failed(
+                engine, delivery.id, outcome.detail, outcome.tries, settings.bounce_limit, now
+            )
+            report.failed += 1
+            report.bounced += int(bounced)
+            report.failures.append((delivery.email, outcome.detail))
+            log.info("delivery to %s failed: %s", delivery.email, outcome.detail)
+        else:
+            mark_deferred(engine, delivery.id, outcome.detail, outcome.tries, now)
+            report.deferred += 1
+            log.info("delivery to %s deferred: %s", delivery.email, outcome.detail)
+
+    limit = _RateLimit(settings.rate)
+    pending: set[Future[Outcome]] = set()
+    after = 0
+    executor = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
+    try:
+        while not (stop and stop.is_set()):
+            batch = queued(engine, digest_id, after, settings.batch)
+            if not batch:
+                break
+            after = batch[-1].id
+            for delivery in batch:
+                if stop and stop.is_set():
+                    break
+                while len(pending) >= settings.connections:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        pending.discard(future)
+                        record(future)
+                limit.wait()
+                pending.add(executor.submit(send_one, delivery))
+            progress(report, total)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.discard(future)
+                record(future)
+    finally:
+        for future in pending:
+            future.cancel()
+        executor.shutdown(wait=True)
+        for opened_transport in opened:
+            opened_transport.close()
+    report.left = delivery_counts(engine, digest_id)["queued"]
+    progress(report, total)
+    return report

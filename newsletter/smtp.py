@@ -1,0 +1,170 @@
+"""Sending over SMTP: one connection per ``SmtpTransport``, reused for many messages.
+
+Replies are sorted into what the sender does next: 2xx sent, 4xx (or a dropped
+connection) try again later, 5xx for a recipient failed for good.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class SmtpError(Exception):
+    """The server cannot be used at all (unreachable, TLS, login, sender refused)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host, self.port, self.reason = host, port, reason
+        super().__init__(
+            f"SMTP server {host}:{port}: {reason} (check smtp.url in press.toml and "
+            "PRESS_SMTP_PASSWORD)"
+        )
+
+
+class TemporaryFailure(Exception):
+    """A 4xx reply or a lost connection: the message may be tried again later."""
+
+
+class PermanentFailure(Exception):
+    """A 5xx reply for this recipient: trying again will not help."""
+
+
+class Transport(Protocol):
+    """What the sender needs of a mail server connection."""
+
+    def open(self) -> None: ...
+
+    def send(self, sender: str, recipient: str, data: bytes) -> str: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "starttls", "tls" or "none"
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+
+
+def parse_smtp_url(url: str, password: str = "", timeout: float = 30.0) -> SmtpSettings:
+    """``smtp://[user@]host[:port]`` (STARTTLS required; ``?starttls=no`` for a local
+    server without TLS) or ``smtps://[user@]host[:port]`` (TLS from the start)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"expected smtp://host:port or smtps://host:port, got {url!r}")
+    options = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    if parts.scheme == "smtps":
+        security, default_port = "tls", 465
+    else:
+        plain = options.get("starttls") in ("no", "false", "0", "off")
+        security, default_port = ("none" if plain else "starttls"), 587
+    return SmtpSettings(
+        host=parts.hostname,
+        port=parts.port or default_port,
+        security=security,
+        username=unquote(parts.username or ""),
+        password=password or unquote(parts.password or ""),
+        timeout=timeout,
+    )
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on first use and reopened after a drop."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def open(self) -> None:
+        s = self.settings
+        try:
+            if s.security == "tls":
+                context = ssl.create_default_context()
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            smtp.ehlo()
+            if s.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise SmtpError(
+                        s.host, s.port, "no STARTTLS offered (add ?starttls=no to allow plain)"
+                    )
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except smtplib.SMTPAuthenticationError as error:
+            raise SmtpError(s.host, s.port, f"login refused: {error.smtp_code}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise SmtpError(s.host, s.port, str(error) or type(error).__name__) from None
+        self._smtp = smtp
+
+    def send(self, sender: str, recipient: str, data: bytes) -> str:
+        """Send one message; returns the server's acceptance, like ``250 2.0.0 Ok: queued``."""
+        if self._smtp is None:
+            try:
+                self.open()
+            except SmtpError as error:
+                raise TemporaryFailure(str(error)) from None
+        smtp = self._smtp
+        assert smtp is not None
+        try:
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                self._reset(smtp)
+                if code >= 500:
+                    raise SmtpError(
+                        self.settings.host, self.settings.port, f"sender refused: {code}"
+                    )
+                raise TemporaryFailure(f"{code} {_text(reply)}")
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                self._reset(smtp)
+                failure = PermanentFailure if code >= 500 else TemporaryFailure
+                raise failure(f"{code} {_text(reply)}")
+            code, reply = smtp.data(data)
+            if code != 250:
+                failure = PermanentFailure if code >= 500 else TemporaryFailure
+                raise failure(f"{code} {_text(reply)}")
+        except smtplib.SMTPDataError as error:
+            failure = PermanentFailure if error.smtp_code >= 500 else TemporaryFailure
+            raise failure(f"{error.smtp_code} {_text(error.smtp_error)}") from None
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise TemporaryFailure(f"connection lost: {error}") from None
+        return f"{code} {_text(reply)}"
+
+    def _reset(self, smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            finally:
+                self._drop()

@@ -1,0 +1,473 @@
+"""The database: subscribers, digests and deliveries (SQLAlchemy Core, Alembic migrations).
+
+Every function takes an ``Engine`` and plain values and returns plain records. The same
+queries run on SQLite (the default) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, CursorResult, Dialect
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("source", String(200), nullable=False, default=""),
+    Column("subscribed_at", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime),
+    Column("unsubscribed_at", UtcDateTime),
+    Column("hard_bounces", Integer, nullable=False, default=0),
+)
+subscriber_categories = Table(
+    "subscriber_categories",
+    metadata,
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), primary_key=True),
+    Column("category", String(200), primary_key=True),
+)
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("category", String(200), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("subject", String(998), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+)
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest_id", Integer, ForeignKey("digests.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("status", String(16), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("message_id", String(998)),
+    Column("reply", Text),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    status: str
+    categories: tuple[str, ...]
+    source: str
+    subscribed_at: datetime
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+    hard_bounces: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    subscriber_id: int
+    email: str
+    attempts: int
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to date (Alembic ``upgrade head``); safe to run every time."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "an insert without a primary key"
+    return int(key[0])
+
+
+# Subscribers -----------------------------------------------------------------------
+
+
+def _categories(connection: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = connection.execute(
+            select(subscriber_categories.c.subscriber_id, subscriber_categories.c.category)
+            .where(subscriber_categories.c.subscriber_id.in_(ids))
+            .order_by(subscriber_categories.c.category)
+        )
+        for subscriber_id, category in rows:
+            found[subscriber_id].append(category)
+    return {i: tuple(c) for i, c in found.items()}
+
+
+def _subscribers(connection: Connection, rows: Sequence[Any]) -> list[Subscriber]:
+    categories = _categories(connection, [row.id for row in rows])
+    return [
+        Subscriber(
+            id=row.id,
+            email=row.email,
+            status=row.status,
+            categories=categories[row.id],
+            source=row.source,
+            subscribed_at=row.subscribed_at,
+            confirmed_at=row.confirmed_at,
+            unsubscribed_at=row.unsubscribed_at,
+            hard_bounces=row.hard_bounces,
+        )
+        for row in rows
+    ]
+
+
+def find_subscriber(engine: Engine, email: str) -> Subscriber | None:
+    """The subscriber with this address (already normalised), or None."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(subscribers).where(subscribers.c.email == email)).all()
+        found = _subscribers(connection, rows)
+    return found[0] if found else None
+
+
+def insert_subscriber(
+    connection: Connection,
+    email: str,
+    status: str,
+    categories: Iterable[str],
+    source: str,
+    now: datetime,
+) -> int:
+    """Add one subscriber inside the caller's transaction; returns its id."""
+    values: dict[str, Any] = {
+        "email": email,
+        "status": status,
+        "source": source,
+        "subscribed_at": now,
+        "hard_bounces": 0,
+    }
+    if status == "confirmed":
+        values["confirmed_at"] = now
+    if status in ("unsubscribed", "bounced"):
+        values["unsubscribed_at"] = now
+    new_id = _new_id(connection.execute(insert(subscribers).values(**values)))
+    connection.execute(
+        insert(subscriber_categories),
+        [{"subscriber_id": new_id, "category": c} for c in sorted(set(categories))],
+    )
+    return new_id
+
+
+def set_status(engine: Engine, email: str, status: str, now: datetime) -> bool:
+    """Move a subscriber to ``confirmed`` or ``unsubscribed``; False if there is none."""
+    values: dict[str, Any] = {"status": status}
+    if status == "confirmed":
+        values["confirmed_at"] = now
+    elif status == "unsubscribed":
+        values["unsubscribed_at"] = now
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(subscribers).where(subscribers.c.email == email).values(**values)
+        )
+    return bool(result.rowcount)
+
+
+def set_categories(engine: Engine, email: str, categories: Iterable[str]) -> bool:
+    """Replace the categories a subscriber receives; False if there is no such subscriber."""
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(subscribers.c.id).where(subscribers.c.email == email)
+        ).first()
+        if row is None:
+            return False
+        connection.execute(
+            subscriber_categories.delete().where(subscriber_categories.c.subscriber_id == row.id)
+        )
+        wanted = sorted(set(categories))
+        if wanted:
+            connection.execute(
+                insert(subscriber_categories),
+                [{"subscriber_id": row.id, "category": c} for c in wanted],
+            )
+    return True
+
+
+def list_subscribers(
+    engine: Engine, status: str | None = None, category: str | None = None, batch: int = 1000
+) -> Iterator[Subscriber]:
+    """Subscribers by id, read in batches so memory stays flat however long the list."""
+    after = 0
+    while True:
+        query = select(subscribers).where(subscribers.c.id > after)
+        if status:
+            query = query.where(subscribers.c.status == status)
+        if category:
+            query = query.where(
+                subscribers.c.id.in_(
+                    select(subscriber_categories.c.subscriber_id).where(
+                        subscriber_categories.c.category == category
+                    )
+                )
+            )
+        with engine.connect() as connection:
+            rows = connection.execute(query.order_by(subscribers.c.id).limit(batch)).all()
+            found = _subscribers(connection, rows)
+        yield from found
+        if len(rows) < batch:
+            return
+        after = rows[-1].id
+
+
+# Digests and deliveries -----------------------------------------------------------------
+
+
+def open_digest(
+    engine: Engine, key: str, category: str, week: str, subject: str, now: datetime
+) -> tuple[int, bool]:
+    """The digest's id, creating it and its deliveries the first time.
+
+    The audience is frozen then: one queued row per confirmed subscriber of the category,
+    all in one transaction. Later calls return the same digest and add no one.
+    """
+    with engine.begin() as connection:
+        row = connection.execute(select(digests.c.id).where(digests.c.key == key)).first()
+        if row is not None:
+            return int(row.id), False
+        digest_id = _new_id(
+            connection.execute(
+                insert(digests).values(
+                    key=key, category=category, week=week, subject=subject, created_at=now
+                )
+            )
+        )
+        audience = (
+            select(
+                literal(digest_id, Integer),
+                subscribers.c.id,
+                subscribers.c.email,
+                literal("queued", String),
+                literal(0, Integer),
+                literal(now, UtcDateTime),
+                literal(now, UtcDateTime),
+            )
+            .select_from(subscribers.join(subscriber_categories))
+            .where(
+                and_(
+                    subscribers.c.status == "confirmed",
+                    subscriber_categories.c.category == category,
+                )
+            )
+            .order_by(subscribers.c.id)
+        )
+        connection.execute(
+            insert(deliveries).from_select(
+                [
+                    "digest_id",
+                    "subscriber_id",
+                    "email",
+                    "status",
+                    "attempts",
+                    "created_at",
+                    "updated_at",
+                ],
+                audience,
+            )
+        )
+    return digest_id, True
+
+
+def queued(engine: Engine, digest_id: int, after: int, limit: int) -> list[Delivery]:
+    """The next queued deliveries after id ``after`` whose subscriber is still confirmed."""
+    query = (
+        select(
+            deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.email, deliveries.c.attempts
+        )
+        .select_from(deliveries.join(subscribers))
+        .where(
+            deliveries.c.digest_id == digest_id,
+            deliveries.c.status == "queued",
+            deliveries.c.id > after,
+            subscribers.c.status == "confirmed",
+        )
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [
+            Delivery(r.id, r.subscriber_id, r.email, r.attempts) for r in connection.execute(query)
+        ]
+
+
+def skip_departed(engine: Engine, digest_id: int, now: datetime) -> int:
+    """Mark skipped the queued deliveries whose subscriber left after the audience froze."""
+    departed = select(subscribers.c.id).where(subscribers.c.status != "confirmed")
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.digest_id == digest_id,
+                deliveries.c.status == "queued",
+                deliveries.c.subscriber_id.in_(departed),
+            )
+            .values(status="skipped", error="no longer subscribed", updated_at=now)
+        )
+    return int(result.rowcount)
+
+
+def mark_sent(engine: Engine, delivery_id: int, reply: str, message_id: str, now: datetime) -> None:
+    """Record the server's acceptance: only ever after its 250 reply."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(
+                status="sent",
+                reply=reply,
+                message_id=message_id,
+                attempts=deliveries.c.attempts + 1,
+                sent_at=now,
+                updated_at=now,
+                error=None,
+            )
+        )
+
+
+def mark_deferred(engine: Engine, delivery_id: int, error: str, tries: int, now: datetime) -> None:
+    """A temporary failure: stays queued for the next run, with the reason."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(attempts=deliveries.c.attempts + tries, error=error, updated_at=now)
+        )
+
+
+def mark_failed(
+    engine: Engine, delivery_id: int, error: str, tries: int, bounce_limit: int, now: datetime
+) -> bool:
+    """A permanent failure (5xx): the delivery fails, the subscriber's bounce count grows.
+
+    Returns True when this made the subscriber ``bounced``.
+    """
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(deliveries.c.subscriber_id).where(deliveries.c.id == delivery_id)
+        ).one()
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(
+                status="failed",
+                error=error,
+                attempts=deliveries.c.attempts + tries,
+                updated_at=now,
+            )
+        )
+        connection.execute(
+            update(subscribers)
+            .where(subscribers.c.id == row.subscriber_id)
+            .values(hard_bounces=subscribers.c.hard_bounces + 1)
+        )
+        bounced = connection.execute(
+            update(subscribers)
+            .where(
+                subscribers.c.id == row.subscriber_id,
+                subscribers.c.hard_bounces >= bounce_limit,
+                subscribers.c.status == "confirmed",
+            )
+            .values(status="bounced", unsubscribed_at=now)
+        )
+    return bool(bounced.rowcount)
+
+
+def delivery_counts(engine: Engine, digest_id: int) -> dict[str, int]:
+    """How many deliveries of a digest are in each state."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.digest_id == digest_id)
+            .group_by(deliveries.c.status)
+        )
+        counts = {"queued": 0, "sent": 0, "failed": 0, "skipped": 0}
+        counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+def finish_digest(engine: Engine, digest_id: int, now: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(digests).where(digests.c.id == digest_id).values(finished_at=now))

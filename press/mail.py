@@ -1,0 +1,59 @@
+"""The mail edges as press.toml configures them: SMTP connections, DKIM, the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from newsletter.deliver import DeliverySettings
+from newsletter.dkim import DkimKey
+from newsletter.smtp import SmtpTransport, Transport, parse_smtp_url
+from newsletter.store import connect, migrate
+from press.config import Config, ConfigError
+
+
+def open_store(config: Config) -> Engine:
+    """The database engine, its schema brought up to date."""
+    engine = connect(config.database_url)
+    migrate(engine)
+    return engine
+
+
+def smtp_connector(config: Config) -> Callable[[], Transport] | None:
+    """Makes one SMTP connection per call; None when no server is configured."""
+    url = config["smtp.url"]
+    if not url:
+        return None
+    settings = parse_smtp_url(
+        url, config.secrets.get("smtp_password", ""), timeout=config["smtp.timeout"]
+    )
+    return lambda: SmtpTransport(settings)
+
+
+def delivery_settings(config: Config) -> DeliverySettings:
+    return DeliverySettings(
+        connections=config["delivery.connections"],
+        rate=config["delivery.rate"],
+        batch=config["delivery.batch"],
+        retries=config["delivery.retries"],
+        backoff=config["delivery.backoff"],
+        bounce_limit=config["delivery.bounce_limit"],
+    )
+
+
+def dkim_key(config: Config, sender_domain: str) -> DkimKey | None:
+    """The DKIM key when ``dkim.selector`` is set; a missing key file is a config error."""
+    selector = config["dkim.selector"]
+    if not selector:
+        return None
+    key_file = config["dkim.key_file"]
+    if not key_file:
+        raise ConfigError(f"{config.path}: dkim.key_file: required when dkim.selector is set")
+    path = config.root / Path(key_file)
+    try:
+        key = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{config.path}: dkim.key_file: cannot read {path}: {error}") from None
+    return DkimKey(selector, config["dkim.domain"] or sender_domain, key)

@@ -1,0 +1,125 @@
+"""Sending a digest and confirmation emails: the one path the CLI and scheduler share."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from newsletter.confirm import build_confirmation
+from newsletter.deliver import DeliveryReport, deliver
+from newsletter.message import message_bytes
+from newsletter.store import Delivery, finish_digest, list_subscribers, open_digest
+from newsletter.tokens import Signer
+from press.config import Config
+from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
+from press.mail import delivery_settings, dkim_key, smtp_connector
+from press.templates import template_env
+from press.write import write_atomic
+
+
+class SendRefused(Exception):
+    """Sending is not possible as configured; the message says what to do."""
+
+
+def real_signer(config: Config) -> Signer:
+    """The signer for mail to real people: refuses the development key."""
+    signer = signer_from(config)
+    if signer.is_development:
+        raise SendRefused(
+            f"{SECRET_VARIABLE} is not set: links to real subscribers must be signed with "
+            "your own secret key (export PRESS_SECRET_KEY=…, a long random string)"
+        )
+    return signer
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def send_digest(
+    config: Config,
+    run: DigestRun,
+    engine: Engine,
+    progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> DeliveryReport:
+    """Send a digest to every confirmed subscriber of its category, exactly once each.
+
+    The first run freezes the audience in the deliveries table; any later run for the same
+    digest sends only what is still queued.
+    """
+    connector = smtp_connector(config)
+    if connector is None:
+        raise SendRefused("no SMTP server is configured (smtp.url); use --outbox DIR instead")
+    signer = real_signer(config)
+    probe = connector()
+    probe.open()  # a server that is down is an error before anything is queued or sent
+    probe.close()
+    digest = run.digest
+    mailbox = parseaddr(sender(config))[1]
+    key = dkim_key(config, mailbox.rpartition("@")[2])
+    digest_id, _ = open_digest(
+        engine, digest.key, digest.category.slug, str(digest.week), run.rendered.subject, clock()
+    )
+
+    def compose(delivery: Delivery) -> tuple[bytes, str]:
+        return run.compose(recipient_for(config, signer, delivery.email), key)
+
+    report = deliver(
+        engine,
+        digest_id,
+        compose,
+        connector,
+        mailbox,
+        delivery_settings(config),
+        clock,
+        progress,
+        stop,
+    )
+    if report.left == 0:
+        finish_digest(engine, digest_id, clock())
+    return report
+
+
+def outbox_recipients(engine: Engine, category_slug: str) -> list[str]:
+    """The confirmed subscribers of a category, for ``--outbox``."""
+    return [s.email for s in list_subscribers(engine, "confirmed", category_slug)]
+
+
+def send_confirmation(
+    config: Config, email: str, categories: list[str], now: datetime, outbox: Path
+) -> str:
+    """Mail (or, with no SMTP server, write to ``outbox``) the double opt-in link.
+
+    Returns where it went.
+    """
+    connector = smtp_connector(config)
+    signer = real_signer(config) if connector else signer_from(config)
+    token = signer.sign("confirm", email)
+    message = build_confirmation(
+        template_env(config),
+        config.site,
+        sender(config),
+        email,
+        config.site.absolute(f"/confirm/{token}"),
+        categories,
+        config["subscribers.confirm_hours"],
+        now,
+    )
+    data = message_bytes(message)
+    if connector is None:
+        path = outbox / f"confirm-{email}.eml"
+        write_atomic(path, data)
+        return str(path)
+    transport = connector()
+    try:
+        transport.send(parseaddr(sender(config))[1], email, data)
+    finally:
+        transport.close()
+    return f"sent to {email}"

@@ -1,0 +1,88 @@
+"""A real SMTP server for tests (aiosmtpd on a loopback port) that can misbehave on cue."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from tests.servers import free_port
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class SmtpHandler:
+    """Records every accepted message; ``defer`` and ``reject`` script the failures."""
+
+    received: list[Received] = field(default_factory=list)
+    defer: dict[str, int] = field(default_factory=dict)  # address: how many 451s first
+    reject: set[str] = field(default_factory=set)  # addresses answered 550
+    delay: float = 0.0  # seconds before answering DATA
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        with self.lock:
+            if address in self.reject:
+                return "550 5.1.1 No such user here"
+            if self.defer.get(address, 0) > 0:
+                self.defer[address] -= 1
+                return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self.lock:
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+            )
+            number = len(self.received)
+        return f"250 2.0.0 Ok: queued as M{number}"
+
+    def per_recipient(self) -> Counter[str]:
+        with self.lock:
+            return Counter(r for message in self.received for r in message.recipients)
+
+
+@dataclass
+class SmtpServer:
+    handler: SmtpHandler
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?starttls=no"
+
+
+@contextmanager
+def smtp_server(handler: SmtpHandler | None = None) -> Iterator[SmtpServer]:
+    handler = handler or SmtpHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer(handler, port)
+    finally:
+        controller.stop()

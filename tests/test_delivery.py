@@ -1,0 +1,353 @@
+"""Subscribers and delivery against a real SMTP server (aiosmtpd) and a real database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from newsletter.store import (
+    connect,
+    deliveries,
+    delivery_counts,
+    digests,
+    find_subscriber,
+    migrate,
+    open_digest,
+)
+from newsletter.subscribers import add, export_csv, import_csv
+from newsletter.tokens import Signer
+from press.config import Config, load_config
+from press.digest import prepare
+from press.mail import open_store
+from press.send import SendRefused, send_digest
+from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+KEY = "test secret key"
+
+
+def configure(project: Path, smtp_url: str, extra: str = "") -> Config:
+    toml = project / "press.toml"
+    toml.write_text(
+        toml.read_text()
+        + f'\n[smtp]\nurl = "{smtp_url}"\n'
+        + "\n[delivery]\nbackoff = 0.02\nconnections = 4\n"
+        + extra
+    )
+    return load_config(toml, {"PRESS_SECRET_KEY": KEY})
+
+
+def subscribe(config: Config, count: int, category: str = "China-Russia") -> list[str]:
+    emails = [f"reader{i:05}@example.com" for i in range(count)]
+    rows = "email\n" + "\n".join(emails) + "\n"
+    report = import_csv(open_store(config), rows, [category], "test", NOW)
+    assert report.imported == count
+    return emails
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    with smtp_server() as running:
+        yield running
+
+
+def send_w37(config: Config) -> object:
+    run, _ = prepare(config, "2022-W37", None, NOW)
+    return send_digest(config, run, open_store(config))
+
+
+def test_migrations_from_an_empty_database(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'var' / 'press.db'}")
+    migrate(engine)
+    migrate(engine)  # a second time changes nothing
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "subscribers",
+        "subscriber_categories",
+        "digests",
+        "deliveries",
+        "alembic_version",
+    } <= tables
+
+
+def test_a_thousand_subscribers_get_one_message_each(project: Path, server: SmtpServer) -> None:
+    config = configure(project, server.url)
+    emails = subscribe(config, 1000)
+    report = send_w37(config)
+    assert (report.sent, report.failed, report.left) == (1000, 0, 0)  # type: ignore[attr-defined]
+    counts = server.handler.per_recipient()
+    assert sorted(counts) == emails and set(counts.values()) == {1}
+    signer = Signer(KEY)
+    for received in server.handler.received[:50]:
+        message = received.message()
+        [to] = received.recipients
+        assert message["To"] == to
+        assert message["Subject"].startswith("China-Russia this week: ")
+        token = message["List-Unsubscribe"].split("/unsubscribe/")[1].split(">")[0]
+        assert signer.verify("unsubscribe", token) == to  # their own link
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    again = send_w37(config)
+    assert again.sent == 0  # type: ignore[attr-defined]
+    assert len(server.handler.received) == 1000
+
+
+def test_deferred_recipients_get_exactly_one(project: Path) -> None:
+    handler = SmtpHandler(defer={"reader00003@example.com": 2, "reader00007@example.com": 1})
+    with smtp_server(handler) as server:
+        config = configure(project, server.url)
+        emails = subscribe(config, 20)
+        report = send_w37(config)
+        assert report.sent == 20  # type: ignore[attr-defined]
+        assert server.handler.per_recipient() == dict.fromkeys(emails, 1)
+
+
+def test_a_server_that_keeps_deferring_leaves_the_rest_queued(project: Path) -> None:
+    handler = SmtpHandler(defer={"reader00001@example.com": 99})
+    with smtp_server(handler) as server:
+        config = configure(project, server.url)
+        subscribe(config, 5)
+        report = send_w37(config)
+        assert (report.sent, report.deferred, report.left) == (4, 1, 1)  # type: ignore[attr-defined]
+        handler.defer.clear()
+        again = send_w37(config)
+        assert (again.sent, again.left) == (1, 0)  # type: ignore[attr-defined]
+        assert set(server.handler.per_recipient().values()) == {1}
+
+
+def test_a_rejected_recipient_fails_and_the_others_go(project: Path) -> None:
+    handler = SmtpHandler(reject={"reader00002@example.com"})
+    with smtp_server(handler) as server:
+        config = configure(project, server.url, "bounce_limit = 1\n")
+        subscribe(config, 10)
+        report = send_w37(config)
+        assert (report.sent, report.failed, report.bounced) == (9, 1, 1)  # type: ignore[attr-defined]
+        assert report.failures == [("reader00002@example.com", "550 5.1.1 No such user here")]  # type: ignore[attr-defined]
+        subscriber = find_subscriber(open_store(config), "reader00002@example.com")
+        assert subscriber is not None and subscriber.status == "bounced"
+        assert "reader00002@example.com" not in server.handler.per_recipient()
+
+
+def test_a_server_that_is_down_sends_and_queues_nothing(project: Path) -> None:
+    from newsletter.smtp import SmtpError
+    from tests.servers import free_port
+
+    config = configure(project, f"smtp://127.0.0.1:{free_port()}?starttls=no")
+    subscribe(config, 3)
+    with pytest.raises(SmtpError, match=r"SMTP server 127\.0\.0\.1:\d+: .*check smtp.url"):
+        send_w37(config)
+    with open_store(config).connect() as connection:
+        assert connection.execute(select(func.count()).select_from(digests)).scalar() == 0
+        assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 0
+
+
+def test_sending_needs_the_real_secret_key(project: Path, server: SmtpServer) -> None:
+    config = configure(project, server.url)
+    without = load_config(config.path, {})
+    subscribe(without, 2)
+    with pytest.raises(SendRefused, match="PRESS_SECRET_KEY is not set"):
+        send_w37(without)
+    assert server.handler.received == []
+
+
+def test_no_smtp_server_points_to_the_outbox(project: Path) -> None:
+    config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
+    with pytest.raises(SendRefused, match="--outbox"):
+        send_w37(config)
+
+
+def test_who_unsubscribes_during_the_send_is_skipped(project: Path, server: SmtpServer) -> None:
+    from newsletter.store import set_status
+
+    config = configure(project, server.url)
+    subscribe(config, 4)
+    engine = open_store(config)
+    run, _ = prepare(config, "2022-W37", None, NOW)
+    digest_id, _ = open_digest(engine, run.digest.key, "china-russia", "2022-W37", "s", NOW)
+    set_status(engine, "reader00001@example.com", "unsubscribed", NOW)  # after the freeze
+    add(engine, "late@example.com", ["China-Russia"], "test", NOW, confirmed=True)
+    report = send_digest(config, run, engine)
+    assert (report.sent, report.skipped) == (3, 1)
+    assert sorted(server.handler.per_recipient()) == [
+        "reader00000@example.com", "reader00002@example.com", "reader00003@example.com",
+    ]  # fmt: skip
+    assert delivery_counts(engine, digest_id) == {"queued": 0, "sent": 3, "failed": 0, "skipped": 1}
+
+
+def test_only_the_digests_category_is_mailed(project: Path, server: SmtpServer) -> None:
+    config = configure(project, server.url)
+    subscribe(config, 2)
+    engine = open_store(config)
+    add(engine, "trade@example.com", ["Trade"], "test", NOW, confirmed=True)
+    add(engine, "pending@example.com", ["China-Russia"], "test", NOW)
+    send_w37(config)
+    assert sorted(server.handler.per_recipient()) == [
+        "reader00000@example.com",
+        "reader00001@example.com",
+    ]
+
+
+SENDER = """
+import sys
+from datetime import UTC, datetime
+from press.config import load_config
+from press.digest import prepare
+from press.mail import open_store
+from press.send import send_digest
+
+config = load_config(sys.argv[1], {"PRESS_SECRET_KEY": "test secret key"})
+run, _ = prepare(config, "2022-W37", None, datetime(2026, 1, 1, tzinfo=UTC))
+print("starting", flush=True)
+send_digest(config, run, open_store(config))
+print("done", flush=True)
+"""
+
+
+def kill_mid_send(project: Path, handler: SmtpHandler, server: SmtpServer, at: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SENDER, str(project / "press.toml")],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    deadline = time.monotonic() + 60
+    while len(handler.received) < at and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert process.returncode == -signal.SIGKILL, "the sender finished before the kill"
+
+
+@pytest.mark.parametrize("at", [1, 150, 420])
+def test_killed_mid_send_then_rerun_sends_everyone_once(project: Path, at: int) -> None:
+    handler = SmtpHandler(delay=0.002)
+    with smtp_server(handler) as server:
+        config = configure(project, server.url)
+        emails = subscribe(config, 500)
+        kill_mid_send(project, handler, server, at)
+        before = len(handler.received)
+        assert at <= before < 500
+        report = send_w37(config)
+        counts = handler.per_recipient()
+        assert sorted(counts) == emails  # nobody missing
+        extra = sum(counts.values()) - len(emails)
+        assert 0 <= extra <= config["delivery.connections"]  # the in-flight bound
+        assert report.left == 0  # type: ignore[attr-defined]
+
+
+def test_import_reports_bad_rows_and_imports_the_rest(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'press.db'}")
+    migrate(engine)
+    add(engine, "gone@example.com", ["China-Russia"], "test", NOW, confirmed=True)
+    from newsletter.store import set_status
+
+    set_status(engine, "gone@example.com", "unsubscribed", NOW)
+    text = (
+        "email,status,categories\n"
+        "good@example.com,,China-Russia;Trade\n"
+        "not an address,,\n"
+        "Good@Example.com,,\n"
+        "gone@example.com,confirmed,\n"
+        "weird@example.com,maybe,\n"
+        "blocked@example.com,unsubscribed,\n"
+        "@example.com,,\n"
+    )
+    report = import_csv(engine, text, ["China-Russia"], "import", NOW)
+    assert report.imported == 2
+    assert [line for line, _ in report.problems] == [3, 6, 8]
+    assert "not an address" in report.problems[0][1]
+    assert [line for line, _ in report.skipped] == [4, 5]
+    good = find_subscriber(engine, "good@example.com")
+    assert good is not None and good.categories == ("china-russia", "trade")
+    assert good.status == "confirmed"
+    gone = find_subscriber(engine, "gone@example.com")
+    assert gone is not None and gone.status == "unsubscribed"  # never mailed again
+    blocked = find_subscriber(engine, "blocked@example.com")
+    assert blocked is not None and blocked.status == "unsubscribed"
+    exported = "".join(export_csv(engine)).splitlines()
+    assert (
+        exported[0] == "email,status,categories,source,subscribed_at,confirmed_at,unsubscribed_at"
+    )
+    assert len(exported) == 4
+
+
+def test_import_is_all_or_nothing(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'press.db'}")
+    migrate(engine)
+    text = "email\n" + "\n".join(f"r{i}@example.com" for i in range(100)) + "\n"
+
+    class Boom(Exception):
+        pass
+
+    import newsletter.subscribers as subscribers_module
+
+    real = subscribers_module.insert_subscriber
+    calls = 0
+
+    def failing(*args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 60:
+            raise Boom
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    subscribers_module.insert_subscriber = failing  # type: ignore[assignment]
+    try:
+        with pytest.raises(Boom):
+            import_csv(engine, text, ["China-Russia"], "import", NOW)
+    finally:
+        subscribers_module.insert_subscriber = real
+    assert "".join(export_csv(engine)).count("\n") == 1  # header only: nothing half-imported
+
+
+def test_dkim_signature_verifies(project: Path, server: SmtpServer) -> None:
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (project / "dkim.pem").write_bytes(pem)
+    config = configure(project, server.url, '\n[dkim]\nselector = "press"\nkey_file = "dkim.pem"\n')
+    subscribe(config, 2)
+    send_w37(config)
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"press._domainkey.chinabystander.com."
+        return record
+
+    for received in server.handler.received:
+        assert received.data.startswith(b"DKIM-Signature:")
+        assert dkim.verify(received.data, dnsfunc=dns)
+        header = received.data.split(b"\r\n\r\n")[0].decode()
+        signed = header.split(" h=")[1].split(";")[0].replace("\r\n", "").replace(" ", "")
+        for name in (
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ):
+            assert name in signed.split(":")
+        tampered = received.data.replace(b"Subject: China", b"Subject: Chino", 1)
+        assert not dkim.verify(tampered, dnsfunc=dns)
