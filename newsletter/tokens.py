@@ -7,6 +7,9 @@ another address or another purpose. A confirm token also expires.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 # Used when PRESS_SECRET_KEY is not set: fine for previews and the outbox, never for
@@ -16,6 +19,23 @@ PURPOSES = ("unsubscribe", "preferences", "confirm")
 # Only a confirm link expires; it carries its time. The others are the same every time
 # they are made, so a digest's bytes for one subscriber are reproducible.
 TIMED = ("confirm",)
+
+
+def confirm_subject(email: str, categories: Iterable[str]) -> str:
+    """What a confirm link carries: the address and the categories asked for."""
+    return json.dumps({"e": email, "c": sorted(set(categories))}, separators=(",", ":"))
+
+
+def read_confirm_subject(subject: str) -> tuple[str, list[str]]:
+    """The address and categories of a confirm link's subject."""
+    try:
+        data = json.loads(subject)
+        email, categories = data["e"], data["c"]
+    except (ValueError, KeyError, TypeError):
+        raise TokenError("the link is not valid") from None
+    if not isinstance(email, str) or not all(isinstance(c, str) for c in categories):
+        raise TokenError("the link is not valid")
+    return email, list(categories)
 
 
 class TokenError(ValueError):

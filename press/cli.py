@@ -378,3 +378,21 @@ def subscribers_export(obj: Context, file: Path) -> None:
         return
     write_atomic(file, "".join(lines).encode("utf-8"))
     click.echo(f"wrote {_shown(file)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="The port.")
+@pass_context
+def serve(obj: Context, host: str, port: int) -> None:
+    """Serve the subscription endpoints and public/ (feeds, pages) over HTTP."""
+    import uvicorn
+
+    from press.serve import build_app
+
+    try:
+        app = build_app(obj.config)
+    except SendRefused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"serving {obj.config.folder('public')} and /subscribe on http://{host}:{port}/")
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")

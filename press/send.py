@@ -14,7 +14,8 @@ from newsletter.confirm import build_confirmation
 from newsletter.deliver import DeliveryReport, deliver
 from newsletter.message import message_bytes
 from newsletter.store import Delivery, finish_digest, list_subscribers, open_digest
-from newsletter.tokens import Signer
+from newsletter.subscribers import category_slugs
+from newsletter.tokens import Signer, confirm_subject
 from press.config import Config
 from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
 from press.mail import delivery_settings, dkim_key, smtp_connector
@@ -101,7 +102,7 @@ def send_confirmation(
     """
     connector = smtp_connector(config)
     signer = real_signer(config) if connector else signer_from(config)
-    token = signer.sign("confirm", email)
+    token = signer.sign("confirm", confirm_subject(email, category_slugs(categories)))
     message = build_confirmation(
         template_env(config),
         config.site,

@@ -1,0 +1,318 @@
+"""The subscription endpoints and the site, over real HTTP against a real uvicorn server."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from newsletter.store import find_subscriber
+from newsletter.tokens import Signer, confirm_subject
+from newsletter.web import WebSettings, create_app
+from press.config import Config, load_config
+from press.digest import prepare
+from press.mail import open_store
+from press.publish import publish
+from press.send import send_digest
+from press.serve import build_app
+from press.templates import template_env
+from tests.servers import free_port
+from tests.smtp_server import SmtpHandler, smtp_server
+
+KEY = "web test key"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@contextmanager
+def serving(config: Config, app: Starlette | None = None) -> Iterator[str]:
+    app = app or build_app(config)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def make_config(project: Path, smtp_url: str = "") -> Config:
+    if smtp_url:
+        toml = project / "press.toml"
+        toml.write_text(
+            toml.read_text() + f'\n[smtp]\nurl = "{smtp_url}"\n[delivery]\nbackoff = 0.01\n'
+        )
+    config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
+    publish(config, NOW)
+    return config
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field in the form"
+    return match.group(1)
+
+
+def subscribe(client: httpx.Client, email: str) -> httpx.Response:
+    form = client.get("/subscribe")
+    return client.post(
+        "/subscribe", data={"email": email, "category": "china-russia", "csrf": csrf_of(form.text)}
+    )
+
+
+def link_in(data: bytes, kind: str) -> str:
+    text = message_from_bytes(data, policy=policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    match = re.search(rf"https://chinabystander\.com(/{kind}/\S+)", text)
+    assert match, f"no {kind} link"
+    return match.group(1)
+
+
+def test_subscribe_confirm_send_and_one_click_unsubscribe(project: Path) -> None:
+    handler = SmtpHandler()
+    with smtp_server(handler) as smtp:
+        config = make_config(project, smtp.url)
+        with serving(config) as base, httpx.Client(base_url=base) as client:
+            answer = subscribe(client, "Reader@Example.com")
+            assert answer.status_code == 200 and "Check your inbox" in answer.text
+            [confirmation] = handler.received
+            assert confirmation.recipients == ["reader@example.com"]
+            confirm_path = link_in(confirmation.data, "confirm")
+            engine = open_store(config)
+
+            page = client.get(confirm_path)  # a link scanner's GET changes nothing
+            assert page.status_code == 200 and "Confirm my subscription" in page.text
+            assert find_subscriber(engine, "reader@example.com").status == "pending"  # type: ignore[union-attr]
+            done = client.post(confirm_path, data={"csrf": csrf_of(page.text)})
+            assert done.status_code == 200 and "You are subscribed" in done.text
+            assert find_subscriber(engine, "reader@example.com").status == "confirmed"  # type: ignore[union-attr]
+
+            run, _ = prepare(config, "2022-W37", None, NOW)
+            report = send_digest(config, run, engine)
+            assert report.sent == 1
+            digest = handler.received[-1].message()
+            unsubscribe = digest["List-Unsubscribe"].split(",")[0].strip("<> ")
+            path = unsubscribe.removeprefix("https://chinabystander.com")
+
+            # RFC 8058: a POST with exactly this body, no cookies, answers 200.
+            with httpx.Client(base_url=base) as stranger:
+                one_click = stranger.post(
+                    path,
+                    content=b"List-Unsubscribe=One-Click",
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+            assert one_click.status_code == 200
+            assert find_subscriber(engine, "reader@example.com").status == "unsubscribed"  # type: ignore[union-attr]
+
+
+def test_the_answer_is_the_same_for_new_pending_and_confirmed(project: Path) -> None:
+    config = make_config(project)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        from newsletter.subscribers import add
+
+        add(open_store(config), "known@example.com", ["China-Russia"], "test", NOW, confirmed=True)
+        bodies = []
+        for email in ("new@example.com", "new@example.com", "known@example.com"):
+            response = subscribe(client, email)
+            assert response.status_code == 200
+            bodies.append(response.text.replace(email, "EMAIL"))
+        assert bodies[0] == bodies[1] == bodies[2]
+        outbox = sorted(p.name for p in (project / "var" / "outbox").iterdir())
+        assert outbox == ["confirm-new@example.com.eml"]  # one mail; none to the confirmed
+
+
+def test_rate_limits(project: Path) -> None:
+    config = make_config(project)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        codes = [subscribe(client, f"r{i}@example.com").status_code for i in range(6)]
+        assert codes == [200, 200, 200, 200, 200, 429]
+    outbox = project / "var" / "outbox"
+    assert len(list(outbox.iterdir())) == 5
+    config = make_config(project)
+    with serving(config) as base:
+        # The same victim from many client addresses: one confirmation, then a cooldown.
+        for _ in range(3):
+            with httpx.Client(base_url=base) as client:
+                assert subscribe(client, "victim@example.com").status_code == 200
+    assert len([p for p in outbox.iterdir() if "victim" in p.name]) == 1
+
+
+def test_csrf_is_required(project: Path) -> None:
+    config = make_config(project)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        bare = client.post(
+            "/subscribe", data={"email": "a@example.com", "category": "china-russia"}
+        )
+        assert bare.status_code == 403
+        client.get("/subscribe")
+        wrong = client.post(
+            "/subscribe", data={"email": "a@example.com", "category": "china-russia", "csrf": "x"}
+        )
+        assert wrong.status_code == 403
+    assert find_subscriber(open_store(config), "a@example.com") is None
+
+
+def test_bad_tokens_get_a_friendly_page(project: Path) -> None:
+    config = make_config(project)
+    signer = Signer(KEY)
+    good = signer.sign("unsubscribe", "a@example.com")
+    _, signature = good.split(".")
+    other = base64.urlsafe_b64encode(b'"b@example.com"').decode().rstrip("=")
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        for path in (
+            f"/unsubscribe/{other}.{signature}",  # another address, the same signature
+            f"/unsubscribe/{Signer('forged').sign('unsubscribe', 'a@example.com')}",
+            f"/unsubscribe/{signer.sign('preferences', 'a@example.com')}",  # wrong purpose
+            "/confirm/garbage",
+            "/preferences/nonsense.value",
+        ):
+            response = client.get(path)
+            assert response.status_code == 400, path
+            assert "This link does not work" in response.text
+            assert 'href="/subscribe"' in response.text  # a way to ask for a new link
+            assert "Traceback" not in response.text
+        assert client.get(f"/unsubscribe/{good}").status_code == 200
+
+
+def test_an_expired_confirm_link_is_refused(project: Path) -> None:
+    config = make_config(project)
+    token = Signer(KEY).sign("confirm", confirm_subject("a@example.com", ["china-russia"]))
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        assert client.get(f"/confirm/{token}").status_code == 200
+    time.sleep(1.1)
+    app = create_app(
+        store=open_store(config),
+        site=config.site,
+        signer=Signer(KEY),
+        env=template_env(config),
+        settings=WebSettings(("China-Russia",), "China-Russia", confirm_hours=0),
+        send_confirmation=lambda email, categories: None,
+    )
+    with serving(config, app) as base, httpx.Client(base_url=base) as client:
+        response = client.get(f"/confirm/{token}")
+        assert response.status_code == 400 and "expired" in response.text
+
+
+def test_no_get_changes_state(project: Path) -> None:
+    config = make_config(project)
+    from newsletter.subscribers import add
+
+    engine = open_store(config)
+    add(engine, "a@example.com", ["China-Russia"], "test", NOW, confirmed=True)
+    signer = Signer(KEY)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        for path in (f"/unsubscribe/{signer.sign('unsubscribe', 'a@example.com')}",
+                     f"/preferences/{signer.sign('preferences', 'a@example.com')}"):  # fmt: skip
+            assert client.get(path).status_code == 200
+            assert client.head(path).status_code in (200, 405)
+    assert find_subscriber(engine, "a@example.com").status == "confirmed"  # type: ignore[union-attr]
+
+
+def test_preferences_change_categories(project: Path) -> None:
+    config = make_config(project)
+    from newsletter.subscribers import add
+
+    engine = open_store(config)
+    add(engine, "a@example.com", ["China-Russia"], "test", NOW, confirmed=True)
+    path = f"/preferences/{Signer(KEY).sign('preferences', 'a@example.com')}"
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        page = client.get(path)
+        assert 'value="china-russia" checked' in page.text
+        cleared = client.post(path, data={"csrf": csrf_of(page.text)})
+        assert "You are unsubscribed" in cleared.text
+    assert find_subscriber(engine, "a@example.com").status == "unsubscribed"  # type: ignore[union-attr]
+
+
+def test_feeds_are_served_with_validators_and_gzip(project: Path) -> None:
+    config = make_config(project)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        expected = {
+            "/feeds/all.atom.xml": "application/atom+xml; charset=utf-8",
+            "/feeds/all.rss.xml": "application/rss+xml; charset=utf-8",
+            "/feeds/all.json": "application/feed+json; charset=utf-8",
+            "/": "text/html; charset=utf-8",
+            "/newsletter/2022-W37-china-russia.html": "text/html; charset=utf-8",
+            "/category/china-russia/": "text/html; charset=utf-8",
+        }
+        for path, media_type in expected.items():
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers["content-type"] == media_type, path
+            assert "max-age" in response.headers["cache-control"]
+        first = client.get("/feeds/all.atom.xml")
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        assert client.get("/feeds/all.atom.xml", headers={"if-none-match": etag}).status_code == 304
+        assert (
+            client.get("/feeds/all.atom.xml", headers={"if-modified-since": modified}).status_code
+            == 304
+        )
+        raw = httpx.get(base + "/feeds/all.atom.xml", headers={"accept-encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+        assert raw.content == (project / "public/feeds/all.atom.xml").read_bytes()
+        with httpx.stream(
+            "GET", base + "/feeds/all.atom.xml", headers={"accept-encoding": "gzip"}
+        ) as stream:
+            body = b"".join(stream.iter_raw())
+        assert gzip.decompress(body) == (project / "public/feeds/all.atom.xml").read_bytes()
+        assert client.get("/no/such/page").status_code == 404
+
+
+def test_security_headers_and_health(project: Path) -> None:
+    config = make_config(project)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        for path in ("/subscribe", "/feeds/all.atom.xml", "/healthz"):
+            headers = client.get(path).headers
+            assert "script-src" not in headers["content-security-policy"]
+            assert "default-src 'none'" in headers["content-security-policy"]
+            assert headers["x-content-type-options"] == "nosniff"
+            assert headers["referrer-policy"] == "no-referrer"
+        assert client.get("/healthz").text == "ok\n"
+        long_address = "a" * 400 + "@example.com"
+        assert subscribe(client, long_address).status_code == 400
+        form_type = {"content-type": "application/x-www-form-urlencoded"}
+        too_big = client.post("/subscribe", content=b"x" * 20000, headers=form_type)
+        assert too_big.status_code == 413
+
+
+def test_serve_refuses_without_the_secret_key(project: Path) -> None:
+    from press.send import SendRefused
+
+    config = load_config(project / "press.toml", {})
+    with pytest.raises(SendRefused, match="PRESS_SECRET_KEY"):
+        build_app(config)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_pages_fit_and_look_right(project: Path, width: int, tmp_path: Path) -> None:
+    from tests.browser import screenshot, scroll_width
+
+    config = make_config(project)
+    signer = Signer(KEY)
+    paths = [
+        "/subscribe",
+        "/confirm/" + signer.sign("confirm", confirm_subject("a@example.com", ["china-russia"])),
+        f"/unsubscribe/{signer.sign('unsubscribe', 'a@example.com')}",
+    ]
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        css = client.get("/style.css").text
+        for path in paths:
+            html = client.get(path).text
+            inlined = re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", html)
+            assert scroll_width(inlined, width) <= width, path
+        shot = screenshot(base + "/subscribe", tmp_path / f"subscribe-{width}.png", width, 900)
+        assert shot.stat().st_size > 1000
