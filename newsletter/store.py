@@ -471,3 +471,14 @@ def delivery_counts(engine: Engine, digest_id: int) -> dict[str, int]:
 def finish_digest(engine: Engine, digest_id: int, now: datetime) -> None:
     with engine.begin() as connection:
         connection.execute(update(digests).where(digests.c.id == digest_id).values(finished_at=now))
+
+
+def unfinished_digests(engine: Engine, since: datetime) -> list[tuple[str, str, str]]:
+    """``(key, week, category)`` of digests begun after ``since`` that still have work."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(digests.c.key, digests.c.week, digests.c.category)
+            .where(digests.c.finished_at.is_(None), digests.c.created_at >= since)
+            .order_by(digests.c.id)
+        )
+        return [(r.key, r.week, r.category) for r in rows]

@@ -396,3 +396,29 @@ def serve(obj: Context, host: str, port: int) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"serving {obj.config.folder('public')} and /subscribe on http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+@main.command("run")
+@click.option("--once", is_flag=True, help="Do what is due now (publish, a missed digest), exit.")
+@pass_context
+def run_command(obj: Context, once: bool) -> None:
+    """The scheduler: publish on new or due posts, send the weekly digest on time."""
+    import logging
+    import signal
+
+    from press.schedule import STOPPING, AlreadyRunning, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    def stop(signum: int, frame: object) -> None:
+        logging.getLogger("press.run").info("stopping: finishing the work in flight")
+        STOPPING.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        run(obj.config, once=once, stop=STOPPING)
+    except AlreadyRunning as error:
+        raise click.ClickException(str(error)) from None

@@ -7,6 +7,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,6 +79,7 @@ def load_config(
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     values = validate(raw, str(path))
+    _check_schedule(values, str(path))
     site = Site(
         title=values["site.title"],
         url=values["site.url"],
@@ -129,3 +131,17 @@ def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:
 def _hint(name: str, options: Any) -> str:
     close = difflib.get_close_matches(name, list(options), n=1)
     return f"; did you mean {close[0]}?" if close else ""
+
+
+def _check_schedule(values: dict[str, Any], where: str) -> None:
+    """The weekly run avoids 01:00–03:00 where clocks change: that hour is skipped or doubled."""
+    zone = ZoneInfo(values["site.timezone"])
+    hour = int(values["schedule.digest"].split()[1][:2])
+    january = datetime(2025, 1, 15, tzinfo=zone).utcoffset()
+    july = datetime(2025, 7, 15, tzinfo=zone).utcoffset()
+    if hour in (1, 2) and january != july:
+        raise ConfigError(
+            f"{where}: schedule.digest: {values['schedule.digest']} falls in 01:00–03:00, "
+            f"which {values['site.timezone']} skips or repeats when the clocks change; "
+            "choose another time"
+        )

@@ -104,6 +104,23 @@ def smtp_url(value: Any) -> str:
     return str(value)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekly(value: Any) -> str:
+    """``mon 07:00``: a weekday and a local time (seconds allowed: ``mon 07:00:30``)."""
+    parts = text(value).lower().split()
+    try:
+        day, clock = parts
+        numbers = [int(n) for n in clock.split(":")]
+        hour, minute, second = (*numbers, 0)[:3]
+        if day not in WEEKDAYS or not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+            raise ValueError
+    except ValueError:
+        raise Invalid(f"expected a weekday and a time like 'mon 07:00', got {value!r}") from None
+    return f"{day} {hour:02}:{minute:02}:{second:02}"
+
+
 def choice(*options: str) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in options:
@@ -252,4 +269,19 @@ SETTINGS: tuple[Setting, ...] = (
         text,
         "The DKIM private key (PEM), relative to press.toml; keep it out of git.",
     ),
+    Setting(
+        "schedule",
+        "digest",
+        "mon 07:00",
+        weekly,
+        "When the weekly digest goes out, in the site's time zone.",
+    ),
+    Setting(
+        "schedule",
+        "grace_hours",
+        12,
+        number,
+        "How late a missed digest may still go out; later, it is skipped.",
+    ),
+    Setting("schedule", "poll_seconds", 5, number, "How often press run looks at posts/."),
 )

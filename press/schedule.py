@@ -1,0 +1,265 @@
+"""``press run``: publish when posts change or come due, send the weekly digest on time.
+
+APScheduler 3 keeps the weekly job in the database, so a restart keeps it. The work is
+done by the same functions ``press publish`` and ``press digest --send`` call; the
+deliveries table makes the digest reach each subscriber once however often a job runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from feeds.select import next_due
+from newsletter.store import unfinished_digests
+from press.config import Config, load_config
+from press.digest import prepare, signer_from, write_outbox, write_web_copy
+from press.files import post_paths
+from press.mail import open_store, smtp_connector
+from press.publish import publish
+from press.send import outbox_recipients, send_digest
+
+log = logging.getLogger("press.run")
+JOB_ID = "weekly-digest"
+JOB_FUNCTION = "press.schedule:weekly_digest_job"
+QUIET = 0.5  # seconds without a further change before a burst of saves is published
+# Set when press run is asked to stop: a digest being sent finishes its messages in
+# flight and leaves the rest queued. (A job in the job store can only name a function.)
+STOPPING = threading.Event()
+
+
+class AlreadyRunning(Exception):
+    """Another ``press run`` holds the scheduler lock of this database."""
+
+
+def weekly_trigger(config: Config) -> CronTrigger:
+    """The weekly digest's schedule, in the site's zone (it follows DST changes)."""
+    day, clock = config["schedule.digest"].split()
+    hour, minute, second = (int(n) for n in clock.split(":"))
+    return CronTrigger(
+        day_of_week=day, hour=hour, minute=minute, second=second, timezone=config.site.timezone
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def weekly_digest_job(config_path: str) -> None:
+    """The job the scheduler keeps: it names press.toml, read afresh each week."""
+    send_weekly(load_config(config_path), _now())
+
+
+def send_weekly(config: Config, now: datetime) -> None:
+    """Build the last full week's digest and send it (or write the outbox with no SMTP)."""
+    run, _ = prepare(config, None, None, now)
+    found = run.digest
+    if not found.posts:
+        log.info(
+            "weekly digest: no %s posts in %s; nothing to send", found.category.name, found.week
+        )
+        return
+    write_web_copy(run)
+    if smtp_connector(config) is None:
+        emails = outbox_recipients(open_store(config), found.category.slug)
+        write_outbox(run, config.folder("var") / "outbox", signer_from(config), emails)
+        log.info("weekly digest %s: wrote %d messages to var/outbox", found.key, len(emails))
+        return
+    report = send_digest(config, run, open_store(config), stop=STOPPING)
+    log.info(
+        "weekly digest %s: sent to %d (%d failed, %d skipped, %d left queued)",
+        found.key,
+        report.sent,
+        report.failed,
+        report.skipped,
+        report.left,
+    )
+
+
+def resume_unfinished(config: Config, now: datetime) -> int:
+    """Finish sending digests a killed run left half-sent, within the grace period."""
+    grace = timedelta(hours=config["schedule.grace_hours"])
+    if smtp_connector(config) is None:
+        return 0
+    resumed = 0
+    for key, week, category in unfinished_digests(open_store(config), now - grace):
+        run, _ = prepare(config, week, category, now)  # the category by its slug
+        log.info("resuming digest %s", key)
+        report = send_digest(config, run, open_store(config), stop=STOPPING)
+        log.info("digest %s: sent to %d more, %d left queued", key, report.sent, report.left)
+        resumed += 1
+    return resumed
+
+
+def missed_run(config: Config, scheduler: BackgroundScheduler) -> datetime | None:
+    """When the stored weekly job was next due, read without starting the scheduler.
+
+    (A started scheduler would process a past-due job on shutdown and move it on, so a
+    failed catch-up would lose the missed digest.)
+    """
+    store = SQLAlchemyJobStore(url=config.database_url)
+    store.start(scheduler, "default")
+    try:
+        job = store.lookup_job(JOB_ID)
+    finally:
+        store.shutdown()
+    return job.next_run_time if job is not None else None
+
+
+def catch_up(config: Config, missed: datetime | None, now: datetime) -> str:
+    """Send a weekly digest missed while press run was down, if within the grace period.
+
+    Returns what was done, for the log. An error propagates and leaves the job as it was,
+    so the next start tries again.
+    """
+    if missed is None or missed > now:
+        return "nothing missed"
+    late = now - missed
+    grace = timedelta(hours=config["schedule.grace_hours"])
+    if late > grace:
+        message = (
+            f"skipped the weekly digest due {missed:%Y-%m-%d %H:%M %Z}: {late} late, over {grace}"
+        )
+        log.warning(message)
+        return message
+    log.info("sending the weekly digest due %s, %s late", missed, late)
+    send_weekly(config, now)
+    return "sent the missed digest"
+
+
+@dataclass
+class SchedulerLock:
+    """One scheduler per database: a lock file in ``var/`` held while ``press run`` lives."""
+
+    path: Path
+    fd: int = -1
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self.path.read_text().strip() or "another process"
+            os.close(self.fd)
+            raise AlreadyRunning(
+                f"press run is already running on this database (process {holder}); "
+                "stop it first, or use press publish / press digest by hand"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def snapshot(config: Config) -> dict[str, tuple[int, int]]:
+    """What the posts and templates look like now: path to (mtime, size)."""
+    found: dict[str, tuple[int, int]] = {}
+    templates = config.folder("templates")
+    paths = post_paths(config.folder("posts"))
+    paths += sorted(p for p in templates.rglob("*") if p.is_file()) if templates.is_dir() else []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        found[str(path)] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def publish_and_plan(config: Config, reason: str) -> datetime | None:
+    """Publish, log what changed, and return when the next future-dated post comes due."""
+    now = _now()
+    result = publish(config, now)
+    report = result.report
+    log.info(
+        "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",
+        reason,
+        len(report.written),
+        len(report.unchanged),
+        len(report.removed),
+        result.published,
+        len(result.loaded.failed),
+    )
+    for problem in result.loaded.problems:
+        log.warning("%s", problem)
+    return next_due(result.loaded.posts, now)
+
+
+def scheduler_for(config: Config) -> BackgroundScheduler:
+    grace = int(config["schedule.grace_hours"] * 3600)
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=config.database_url)},
+        timezone=config.site.timezone,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
+    )
+
+
+def run(
+    config: Config,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> None:
+    """``press run``: until ``stop`` is set (SIGTERM, Ctrl-C), or once with ``once``."""
+    stop = stop or STOPPING
+    lock = SchedulerLock(config.folder("var") / "scheduler.lock")
+    lock.acquire()
+    scheduler = scheduler_for(config)
+    try:
+        open_store(config)  # migrations first: the job store shares the database
+        due = publish_and_plan(config, "start")
+        resume_unfinished(config, clock())
+        log.info("%s", catch_up(config, missed_run(config, scheduler), clock()))
+        scheduler.start(paused=True)
+        job: Any = scheduler.add_job(
+            JOB_FUNCTION,
+            weekly_trigger(config),
+            args=[str(config.path)],
+            id=JOB_ID,
+            name="weekly digest",
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=int(config["schedule.grace_hours"] * 3600),
+        )
+        log.info("next weekly digest: %s", job.next_run_time)
+        if once:
+            return
+        scheduler.resume()
+        watch(config, stop, due)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        lock.release()
+
+
+def watch(config: Config, stop: threading.Event, due: datetime | None) -> None:
+    """Poll posts/ and templates/: publish after a burst of changes, and when posts fall due."""
+    poll = max(0.1, float(config["schedule.poll_seconds"]))
+    seen = snapshot(config)
+    while not stop.wait(poll):
+        current = snapshot(config)
+        if current != seen:
+            while not stop.wait(QUIET):  # wait for the burst of saves to end
+                settled = snapshot(config)
+                if settled == current:
+                    break
+                current = settled
+            seen = current
+            due = publish_and_plan(config, "posts changed")
+        elif due is not None and _now() >= due:
+            due = publish_and_plan(config, "a post came due")
