@@ -5,7 +5,7 @@ Pure functions from posts and templates to bytes, like the feeds beside them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,52 +87,56 @@ def build_pages(
     posts: Sequence[Post],
     feeds: Sequence[Feed],
     settings: PageSettings,
-) -> dict[str, bytes]:
-    """Every page: posts, category archives (paginated) and the home page.
+) -> Iterator[tuple[str, bytes]]:
+    """Every page, one at a time: posts, category archives (paginated), the home page.
 
     ``posts`` are the published posts, newest first.
     """
     feed_of = {feed.key: feed for feed in feeds}
     site_feed = feed_of.get("all")
-    files: dict[str, bytes] = {}
     for index, post in enumerate(posts):
         newer = posts[index - 1] if index > 0 else None
         older = posts[index + 1] if index + 1 < len(posts) else None
         category_feeds = [feed_of.get(f"category/{c.slug}") for c in post.categories]
         url = permalink(site, post)
-        files[page_file(permalink_path(site, post.slug, post.date))] = _render(
-            env,
-            "post.html.j2",
-            site=site,
-            post=post_summary(site, post, settings),
-            newer=newer and {"title": newer.title, "url": post_link(site, newer)},
-            older=older and {"title": older.title, "url": post_link(site, older)},
-            canonical=url,
-            description=post.summary,
-            image=post.image,
-            og_type="article",
-            head_feeds=_links(site, [site_feed, *category_feeds], settings.formats),
+        yield (
+            page_file(permalink_path(site, post.slug, post.date)),
+            _render(
+                env,
+                "post.html.j2",
+                site=site,
+                post=post_summary(site, post, settings),
+                newer=newer and {"title": newer.title, "url": post_link(site, newer)},
+                older=older and {"title": older.title, "url": post_link(site, older)},
+                canonical=url,
+                description=post.summary,
+                image=post.image,
+                og_type="article",
+                head_feeds=_links(site, [site_feed, *category_feeds], settings.formats),
+            ),
         )
     groups = by_category(posts)
     for category, entries in groups.items():
-        files.update(_category_pages(env, site, category, entries, feed_of, site_feed, settings))
-    files["index.html"] = _render(
-        env,
-        "index.html.j2",
-        site=site,
-        posts=[post_summary(site, p, settings) for p in posts[: settings.home_items]],
-        categories=[
-            {"name": c.name, "url": site.path(category_path(c)), "count": len(entries)}
-            for c, entries in sorted(groups.items(), key=lambda item: item[0].name.lower())
-        ],
-        feeds=_links(site, [site_feed], settings.formats),
-        canonical=site.absolute("/"),
-        description=site.description,
-        image=None,
-        og_type="website",
-        head_feeds=_links(site, [site_feed], settings.formats),
+        yield from _category_pages(env, site, category, entries, feed_of, site_feed, settings)
+    yield (
+        "index.html",
+        _render(
+            env,
+            "index.html.j2",
+            site=site,
+            posts=[post_summary(site, p, settings) for p in posts[: settings.home_items]],
+            categories=[
+                {"name": c.name, "url": site.path(category_path(c)), "count": len(entries)}
+                for c, entries in sorted(groups.items(), key=lambda item: item[0].name.lower())
+            ],
+            feeds=_links(site, [site_feed], settings.formats),
+            canonical=site.absolute("/"),
+            description=site.description,
+            image=None,
+            og_type="website",
+            head_feeds=_links(site, [site_feed], settings.formats),
+        ),
     )
-    return files
 
 
 def _category_pages(
@@ -143,29 +147,30 @@ def _category_pages(
     feed_of: dict[str, Feed],
     site_feed: Feed | None,
     settings: PageSettings,
-) -> dict[str, bytes]:
+) -> Iterator[tuple[str, bytes]]:
     per_page = settings.per_page
     pages = max(1, -(-len(entries) // per_page))
     category_feed = feed_of.get(f"category/{category.slug}")
-    files: dict[str, bytes] = {}
     for page in range(1, pages + 1):
         chunk = entries[(page - 1) * per_page : page * per_page]
         path = archive_path(category, page)
-        files[page_file(path)] = _render(
-            env,
-            "category.html.j2",
-            site=site,
-            category=category,
-            posts=[post_summary(site, p, settings) for p in chunk],
-            page=page,
-            pages=pages,
-            newer_url=site.path(archive_path(category, page - 1)) if page > 1 else None,
-            older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
-            feeds=_links(site, [category_feed], settings.formats),
-            canonical=site.absolute(path),
-            description=f"{category.name} commentary from {site.title}",
-            image=None,
-            og_type="website",
-            head_feeds=_links(site, [category_feed, site_feed], settings.formats),
+        yield (
+            page_file(path),
+            _render(
+                env,
+                "category.html.j2",
+                site=site,
+                category=category,
+                posts=[post_summary(site, p, settings) for p in chunk],
+                page=page,
+                pages=pages,
+                newer_url=site.path(archive_path(category, page - 1)) if page > 1 else None,
+                older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
+                feeds=_links(site, [category_feed], settings.formats),
+                canonical=site.absolute(path),
+                description=f"{category.name} commentary from {site.title}",
+                image=None,
+                og_type="website",
+                head_feeds=_links(site, [category_feed, site_feed], settings.formats),
+            ),
         )
-    return files

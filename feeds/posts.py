@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 import yaml
 
 from feeds.errors import PostError, Problem
-from feeds.markdown import render_markdown, summarise
+from feeds.markdown import render_markdown, summarise_html
 from feeds.model import Category, Post, Site
 from feeds.text import plain_text, slugify, strip_controls
 
 T = TypeVar("T")
+# libyaml's loader where PyYAML was built with it: same results, several times faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FENCE = "---"
 KNOWN_KEYS = (
     "title",
@@ -78,30 +80,30 @@ def permalink_path(site: Site, slug: str, when: datetime) -> str:
 def parse_posts(sources: Iterable[tuple[str, bytes]], site: Site) -> Loaded:
     """Load every ``(path, content)`` pair; bad posts become problems, not exceptions.
 
-    Posts come back newest first. A slug used twice keeps the first path in sorted order
-    and reports the others.
+    ``sources`` may be a generator: each file is parsed as it comes. Posts come back
+    newest first. A slug used twice keeps the first path in sorted order and reports the
+    others.
     """
     posts: list[Post] = []
     problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for path, data in sorted(sources):
+    for path, data in sources:
         warnings: list[Problem] = []
         try:
-            post = parse_post(path, data, site, warnings.append)
+            posts.append(parse_post(path, data, site, warnings.append))
         except PostError as error:
             problems.append(error.problem)
-            continue
         finally:
             problems.extend(warnings)
-        if post.slug in seen:
-            problems.append(
-                Problem(path, None, f"slug {post.slug!r} is already used by {seen[post.slug]}")
-            )
-            continue
-        seen[post.slug] = path
-        posts.append(post)
-    posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
-    return Loaded(tuple(posts), tuple(problems))
+    kept: dict[str, Post] = {}
+    for post in sorted(posts, key=lambda p: p.source):
+        if post.slug in kept:
+            message = f"slug {post.slug!r} is already used by {kept[post.slug].source}"
+            problems.append(Problem(post.source, None, message))
+        else:
+            kept[post.slug] = post
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    ordered = sorted(kept.values(), key=lambda p: (p.date, p.slug), reverse=True)
+    return Loaded(tuple(ordered), tuple(problems))
 
 
 def parse_post(
@@ -143,6 +145,7 @@ def parse_post(
     if updated is not None and updated < when:
         warn(Problem(path, fields["updated"].line, "updated: earlier than date", "warning"))
     permalink = site.absolute(permalink_path(site, slug, when))
+    html = render_markdown(body, permalink)
     summary_field = fields.get("summary")
     summary = plain_text(_text(path, "summary", summary_field)) if summary_field else None
     if not body.strip():
@@ -154,8 +157,8 @@ def parse_post(
         date=when,
         categories=categories,
         body=body,
-        html=render_markdown(body, permalink),
-        summary=summary if summary is not None else summarise(body),
+        html=html,
+        summary=summary if summary is not None else summarise_html(html),
         author=_optional(fields, "author", lambda f: plain_text(_text(path, "author", f)))
         or site.author,
         updated=updated,
@@ -196,7 +199,7 @@ def _split(path: str, text: str) -> tuple[dict[str, _Field], int, str]:
 
 
 def _parse_yaml(path: str, front: str) -> dict[str, _Field]:
-    loader = yaml.SafeLoader(front)
+    loader = _Loader(front)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from jinja2 import Environment
@@ -43,19 +43,17 @@ def build_site(
     settings: FeedSettings,
     env: Environment,
     pages: PageSettings | None = None,
-) -> dict[str, bytes]:
-    """Every published file: the feeds, their index and OPML, the pages, the stylesheet.
+) -> Iterator[tuple[str, bytes]]:
+    """Every published file, one at a time (so memory holds one, not the site): the
+    feeds, their index and OPML, the pages, the stylesheet.
 
     ``posts`` are the published posts, newest first.
     """
     feeds = plan_feeds(site, posts, settings.items)
-    files: dict[str, bytes] = build_pages(
-        env, site, posts, feeds, pages or PageSettings(formats=settings.formats)
-    )
     for feed in feeds:
-        files.update(feed_files(site, feed, settings))
-    files["feeds/index.html"] = feeds_index(env, site, feeds, settings.formats)
-    files["feeds/feeds.opml"] = opml(site, feeds, settings.formats)
+        yield from feed_files(site, feed, settings).items()
+    yield "feeds/index.html", feeds_index(env, site, feeds, settings.formats)
+    yield "feeds/feeds.opml", opml(site, feeds, settings.formats)
+    yield from build_pages(env, site, posts, feeds, pages or PageSettings(formats=settings.formats))
     if env.loader is not None:
-        files["style.css"] = env.loader.get_source(env, "style.css")[0].encode("utf-8")
-    return files
+        yield "style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8")

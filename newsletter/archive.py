@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from jinja2 import Environment
 
 from feeds.model import Category, Post, Site
-from newsletter.digest import digest_weeks, select_week
+from newsletter.digest import digest_weeks, in_category, select_week
 from newsletter.model import DigestSettings, Week
 from newsletter.render import count_text, render_web_copy, week_dates
 
@@ -19,16 +19,19 @@ def web_copies(
     category: Category,
     settings: DigestSettings,
     before: Week,
-) -> dict[str, bytes]:
-    """A web copy of every digest of ``category`` before ``before``, and an index of them.
+) -> Iterator[tuple[str, bytes]]:
+    """A web copy of every digest of ``category`` before ``before``, and an index of them,
+    one file at a time.
 
     ``posts`` are the published posts; a week without a post has no digest.
     """
-    files: dict[str, bytes] = {}
     listed = []
+    weekly: dict[Week, list[Post]] = {}
+    for post in in_category(posts, category):  # one pass, not one per week
+        weekly.setdefault(Week.of(post.date.astimezone(site.timezone).date()), []).append(post)
     for week in digest_weeks(posts, category, site.timezone, before):
-        digest = select_week(posts, category, week, site.timezone)
-        files[digest.web_path] = render_web_copy(env, site, digest, settings)
+        digest = select_week(weekly[week], category, week, site.timezone)
+        yield digest.web_path, render_web_copy(env, site, digest, settings)
         listed.append(
             {
                 "url": site.absolute(digest.web_path),
@@ -38,9 +41,9 @@ def web_copies(
                 "titles": [p.title for p in digest.posts],
             }
         )
-    files["newsletter/index.html"] = (
+    yield (
+        "newsletter/index.html",
         env.get_template("newsletter.html.j2")
         .render(site=site, category=category, digests=listed, head_feeds=[])
-        .encode("utf-8")
+        .encode("utf-8"),
     )
-    return files

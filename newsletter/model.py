@@ -7,6 +7,11 @@ from datetime import date, datetime
 
 from feeds.model import Category, Post
 
+# The fields newsletter.subject and newsletter.preheader may use.
+SUBJECT_FIELDS = (
+    "site", "category", "week", "week_dates", "count", "posts", "first_title", "and_more",
+)  # fmt: skip
+
 
 @dataclass(frozen=True, order=True)
 class Week:

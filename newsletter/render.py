@@ -25,16 +25,6 @@ PLACEHOLDERS = {
     "unsubscribe_url": "__PRESS_UNSUBSCRIBE_URL__",
     "preferences_url": "__PRESS_PREFERENCES_URL__",
 }
-SUBJECT_FIELDS = (
-    "site",
-    "category",
-    "week",
-    "week_dates",
-    "count",
-    "posts",
-    "first_title",
-    "and_more",
-)
 
 
 @dataclass(frozen=True)

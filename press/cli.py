@@ -5,40 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from feeds.posts import Loaded
-from feeds.text import slugify
-from newsletter.deliver import DeliveryReport
-from newsletter.digest import WeekError
-from newsletter.render import week_dates
-from newsletter.smtp import PermanentFailure, SmtpError, TemporaryFailure
-from newsletter.store import STATUSES, find_subscriber, list_subscribers, set_status
-from newsletter.subscribers import InvalidEmail, add, export_csv, import_csv, normalise_email
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
-from press.content import load_posts
-from press.digest import (
-    SECRET_VARIABLE,
-    DigestRun,
-    prepare,
-    signer_from,
-    write_outbox,
-    write_preview,
-    write_web_copy,
-)
-from press.lock import LockTimeout
-from press.mail import open_store, smtp_connector
-from press.publish import publish as publish_run
-from press.send import (
-    SendRefused,
-    outbox_recipients,
-    real_signer,
-    send_confirmation,
-    send_digest,
-)
-from press.write import write_atomic
+
+if TYPE_CHECKING:
+    from feeds.posts import Loaded
+    from newsletter.deliver import DeliveryReport
+    from press.digest import DigestRun
 
 
 def _now() -> datetime:
@@ -100,6 +76,8 @@ def report(loaded: Loaded, now: datetime) -> None:
 @pass_context
 def check(obj: Context) -> None:
     """Validate press.toml and every post; list problems by file and line."""
+    from press.content import load_posts
+
     loaded = load_posts(obj.config)
     report(loaded, _now())
     if loaded.errors:
@@ -107,17 +85,26 @@ def check(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--force", is_flag=True, help="Build everything even if nothing changed.")
 @pass_context
-def publish(obj: Context) -> None:
+def publish(obj: Context, force: bool) -> None:
     """Write every feed, page and index (only files whose content changed)."""
+    from press.lock import LockTimeout
+    from press.publish import publish as publish_run
 
     def waiting(holder: str) -> None:
         click.echo(f"another publish run is going ({holder}); waiting for it", err=True)
 
     try:
-        result = publish_run(obj.config, _now(), on_wait=waiting)
+        result = publish_run(obj.config, _now(), on_wait=waiting, force=force)
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
+    if result.fast:
+        click.echo(
+            f"nothing changed: {result.files} files unchanged ({result.published} posts; "
+            "posts, templates and press.toml as last published)"
+        )
+        return
     for problem in result.loaded.problems:
         click.echo(str(problem), err=True)
     report = result.report
@@ -127,7 +114,6 @@ def publish(obj: Context) -> None:
         click.echo(f"removed {name}")
     for url in result.announce_failed:
         click.echo(f"WebSub hub unreachable for {url}; will retry on the next publish", err=True)
-    total = len(report.written) + len(report.unchanged)
     skipped = f", {len(result.loaded.failed)} posts skipped" if result.loaded.failed else ""
     if report.written or report.removed:
         click.echo(
@@ -135,7 +121,9 @@ def publish(obj: Context) -> None:
             f"{len(report.unchanged)} unchanged, {len(report.removed)} removed"
         )
     else:
-        click.echo(f"nothing changed: {total} files unchanged ({result.published} posts{skipped})")
+        click.echo(
+            f"nothing changed: {result.files} files unchanged ({result.published} posts{skipped})"
+        )
 
 
 @main.command()
@@ -166,6 +154,19 @@ def digest(
     preview_dir: Path | None,
 ) -> None:
     """Build the weekly digest of one category; send it, or write the outbox or a preview."""
+    from newsletter.digest import WeekError
+    from newsletter.render import week_dates
+    from press.digest import (
+        SECRET_VARIABLE,
+        prepare,
+        signer_from,
+        write_outbox,
+        write_preview,
+        write_web_copy,
+    )
+    from press.mail import open_store
+    from press.send import outbox_recipients
+
     if sum(bool(x) for x in (send, outbox_dir, preview_dir)) > 1:
         raise click.UsageError("choose one of --send, --outbox and --preview")
     config = obj.config
@@ -205,6 +206,10 @@ def digest(
 
 
 def _send(config: Config, run: DigestRun) -> None:
+    from newsletter.smtp import SmtpError
+    from press.mail import open_store
+    from press.send import SendRefused, send_digest
+
     engine = open_store(config)
     bar: Any = None
 
@@ -265,6 +270,11 @@ def subscribers_add(
     obj: Context, email: str, categories: tuple[str, ...], confirmed: bool, source: str
 ) -> None:
     """Add EMAIL as pending and send the confirmation link (or --confirmed)."""
+    from newsletter.smtp import PermanentFailure, SmtpError, TemporaryFailure
+    from newsletter.subscribers import InvalidEmail, add
+    from press.mail import open_store, smtp_connector
+    from press.send import SendRefused, real_signer, send_confirmation
+
     config = obj.config
     names = _categories(config, categories)
     if not confirmed and smtp_connector(config) is not None:
@@ -311,6 +321,10 @@ def subscribers_remove(obj: Context, email: str) -> None:
 
 
 def _set_status(config: Config, email: str, status: str) -> None:
+    from newsletter.store import find_subscriber, set_status
+    from newsletter.subscribers import InvalidEmail, normalise_email
+    from press.mail import open_store
+
     try:
         address = normalise_email(email)
     except InvalidEmail as error:
@@ -326,11 +340,19 @@ def _set_status(config: Config, email: str, status: str) -> None:
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "confirmed", "unsubscribed", "bounced"]),
+    help="Only this status.",
+)
 @click.option("--category", metavar="NAME", help="Only subscribers of this category.")
 @pass_context
 def subscribers_list(obj: Context, status: str | None, category: str | None) -> None:
     """List subscribers: email, status, categories, subscribed."""
+    from feeds.text import slugify
+    from newsletter.store import list_subscribers
+    from press.mail import open_store
+
     slug = slugify(category) if category else None
     count = 0
     for s in list_subscribers(open_store(obj.config), status, slug):
@@ -346,6 +368,9 @@ def subscribers_list(obj: Context, status: str | None, category: str | None) -> 
 @pass_context
 def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) -> None:
     """Import FILE.csv (header row; email, and optionally status, categories, source)."""
+    from newsletter.subscribers import import_csv
+    from press.mail import open_store
+
     config = obj.config
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -371,6 +396,10 @@ def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) ->
 @pass_context
 def subscribers_export(obj: Context, file: Path) -> None:
     """Export every subscriber to FILE.csv ('-' for standard output)."""
+    from newsletter.subscribers import export_csv
+    from press.mail import open_store
+    from press.write import write_atomic
+
     lines = export_csv(open_store(obj.config))
     if str(file) == "-":
         for line in lines:
@@ -388,6 +417,7 @@ def serve(obj: Context, host: str, port: int) -> None:
     """Serve the subscription endpoints and public/ (feeds, pages) over HTTP."""
     import uvicorn
 
+    from press.send import SendRefused
     from press.serve import build_app
 
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from feeds.errors import Problem
 from feeds.posts import Loaded, parse_posts
 from press.config import Config
 from press.files import read_sources
@@ -9,6 +10,6 @@ from press.files import read_sources
 
 def load_posts(config: Config) -> Loaded:
     """Every post under the posts folder, with every problem met on the way."""
-    sources, unreadable = read_sources(config.folder("posts"), config.root)
-    loaded = parse_posts(sources, config.site)
+    unreadable: list[Problem] = []
+    loaded = parse_posts(read_sources(config.folder("posts"), config.root, unreadable), config.site)
     return Loaded(loaded.posts, (*unreadable, *loaded.problems))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from feeds.errors import Problem
@@ -27,16 +28,16 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_sources(folder: Path, root: Path) -> tuple[list[tuple[str, bytes]], list[Problem]]:
-    """``(display path, bytes)`` for each post file, and a problem for each unreadable one."""
-    sources: list[tuple[str, bytes]] = []
-    problems: list[Problem] = []
+def read_sources(folder: Path, root: Path, problems: list[Problem]) -> Iterator[tuple[str, bytes]]:
+    """``(display path, bytes)`` for each post file, one at a time (memory stays flat);
+    a problem is added to ``problems`` for each file that cannot be read."""
     if not folder.is_dir():
         problems.append(Problem(display_path(folder, root), None, "the posts folder is missing"))
     for path in post_paths(folder):
         name = display_path(path, root)
         try:
-            sources.append((name, path.read_bytes()))
+            data = path.read_bytes()
         except OSError as error:
             problems.append(Problem(name, None, f"cannot be read: {error.strerror}"))
-    return sources, problems
+            continue
+        yield name, data

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from jinja2 import Environment
 
@@ -12,11 +13,12 @@ from feeds.build import SUFFIXES
 from feeds.model import Post
 from feeds.pages import PageSettings
 from feeds.posts import Loaded
-from feeds.select import published
+from feeds.select import next_due, published
 from feeds.site import FeedSettings, build_site
 from newsletter.archive import web_copies
 from newsletter.digest import find_category
 from newsletter.model import Week
+from press import state
 from press.config import Config
 from press.content import load_posts
 from press.digest import digest_settings
@@ -35,6 +37,8 @@ class PublishResult:
     report: WriteReport
     announced: list[str] = field(default_factory=list)
     announce_failed: list[str] = field(default_factory=list)
+    fast: bool = False  # nothing had changed: no post was loaded, no file built
+    files: int = 0
 
 
 def feed_settings(config: Config) -> FeedSettings:
@@ -45,7 +49,7 @@ def feed_settings(config: Config) -> FeedSettings:
 
 def digest_archive(
     config: Config, posts: Sequence[Post], env: Environment, now: datetime
-) -> dict[str, bytes]:
+) -> Iterator[tuple[str, bytes]]:
     """Web copies of every complete week's digest of the newsletter's category."""
     site = config.site
     settings = digest_settings(config)
@@ -68,19 +72,37 @@ def is_feed(path: str) -> bool:
 
 
 def publish(
-    config: Config, now: datetime, on_wait: Callable[[str], None] = lambda holder: None
+    config: Config,
+    now: datetime,
+    on_wait: Callable[[str], None] = lambda holder: None,
+    force: bool = False,
 ) -> PublishResult:
-    """Load the posts, build every file and write what changed, under the publish lock."""
+    """Load the posts, build every file and write what changed, under the publish lock.
+
+    When nothing it reads has changed since the last publish (``press.state``), it returns
+    at once without loading a post; ``force`` builds everything anyway.
+    """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
+        key = state.inputs_key(config)
+        known = None if force else state.unchanged(config, now, key)
+        if known is not None:
+            return PublishResult(
+                Loaded(()), known.published, WriteReport(), fast=True, files=known.files
+            )
         loaded = load_posts(config)
         posts = published(loaded.posts, now)
         settings = feed_settings(config)
         env = template_env(config)
-        files = build_site(config.site, posts, settings, env, page_settings(config))
-        files.update(digest_archive(config, posts, env, now))
+        files = chain(
+            build_site(config.site, posts, settings, env, page_settings(config)),
+            digest_archive(config, posts, env, now),
+        )
         report = write_tree(config.folder("public"), files, var / "public-manifest.json")
         result = PublishResult(loaded, len(posts), report)
+        names = report.written + report.unchanged
+        result.files = len(names)
+        state.save(config, key, now, next_due(loaded.posts, now), names, len(posts))
         if settings.hub:
             changed = [config.site.absolute(p) for p in report.written if is_feed(p)]
             result.announced, result.announce_failed = announce(

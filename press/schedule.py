@@ -184,7 +184,7 @@ def snapshot(config: Config) -> dict[str, tuple[int, int]]:
 def publish_and_plan(config: Config, reason: str) -> datetime | None:
     """Publish, log what changed, and return when the next future-dated post comes due."""
     now = _now()
-    result = publish(config, now)
+    result = publish(config, now, force=True)  # called when something changed or came due
     report = result.report
     log.info(
         "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",

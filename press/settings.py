@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter.render import SUBJECT_FIELDS
+from newsletter.model import SUBJECT_FIELDS
 from newsletter.smtp import parse_smtp_url
 
 REQUIRED = object()

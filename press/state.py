@@ -1,0 +1,117 @@
+"""What the last publish was made from, so that a publish with nothing changed is instant.
+
+The inputs are fingerprinted by name, size and modification time (posts, templates,
+press.toml and press's own code), like make does. A publish is needed again when a
+fingerprint differs, a post dated in the future comes due, a new week begins (the
+digest archive grows), a file press wrote is missing or was changed on disk, or a
+WebSub hub is still to be told of a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from press.config import Config
+from press.files import post_paths
+from press.write import write_atomic
+
+STATE = "publish-state.json"
+CODE = [Path(__file__).parent.parent / name for name in ("feeds", "newsletter", "press")]
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.is_dir() else []
+
+
+def inputs_key(config: Config) -> str:
+    """A fingerprint of everything a publish reads."""
+    digest = hashlib.sha256(config.path.read_bytes())
+    paths = post_paths(config.folder("posts")) + _files(config.folder("templates"), "*")
+    for folder in CODE:
+        paths += _files(folder, "*.py")
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def week_of(now: datetime, config: Config) -> str:
+    year, week, _ = now.astimezone(config.site.timezone).isocalendar()
+    return f"{year}-W{week:02}"
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the last publish left, when nothing needs publishing again."""
+
+    files: int
+    published: int
+
+
+def unchanged(config: Config, now: datetime, key: str) -> Known | None:
+    """What the last publish left, when nothing needs publishing again; else None."""
+    try:
+        state: dict[str, Any] = json.loads((config.folder("var") / STATE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if state.get("inputs") != key or state.get("week") != week_of(now, config):
+        return None
+    due = state.get("next_due")
+    if due and datetime.fromisoformat(due) <= now:
+        return None
+    if _has_items(config.folder("var") / "websub-pending.json"):  # a hub to ask again
+        return None
+    public = config.folder("public")
+    files: dict[str, list[int]] = state.get("files", {})
+    for name, (size, mtime) in files.items():
+        try:
+            stat = (public / name).stat()
+        except FileNotFoundError:
+            return None
+        if stat.st_size != size or stat.st_mtime_ns != mtime:
+            return None
+    return Known(len(files), int(state.get("published", 0)))
+
+
+def save(
+    config: Config,
+    key: str,
+    now: datetime,
+    next_due: datetime | None,
+    names: list[str],
+    published: int,
+) -> None:
+    """Record what this publish was made from and what it left in ``public/``."""
+    public = config.folder("public")
+    files = {}
+    for name in names:
+        stat = (public / name).stat()
+        files[name] = [stat.st_size, stat.st_mtime_ns]
+    state = {
+        "inputs": key,
+        "week": week_of(now, config),
+        "next_due": next_due.isoformat() if next_due else None,
+        "files": files,
+        "published": published,
+    }
+    write_atomic(config.folder("var") / STATE, json.dumps(state).encode())
+
+
+def forget(config: Config) -> None:
+    """Make the next publish a full one."""
+    (config.folder("var") / STATE).unlink(missing_ok=True)
+
+
+def _has_items(path: Path) -> bool:
+    try:
+        return bool(json.loads(path.read_text()))
+    except (FileNotFoundError, ValueError):
+        return False
