@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint golden clean
+.PHONY: run test lint golden clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,9 @@ golden: $(STAMP)
 
 clean:
 	rm -rf $(VENV) public var out
+
+## bench: the benchmark against Hugo and Postfix's smtp-source (installs both)
+bench: $(STAMP)
+	command -v hugo >/dev/null && command -v smtp-sink >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo postfix)
+	$(BIN)/python bench/run.py

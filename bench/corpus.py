@@ -81,12 +81,13 @@ def generate(count: int, out: Path, seed: int = 7) -> None:
         '[site]\ntitle = "Bench"\nurl = "https://bench.example"\nauthor = "Bench"\n'
         'timezone = "UTC"\n\n[feeds]\nformats = ["rss"]\nitems = 50\n'
     )
-    # Hugo: only the home and category RSS feeds, with the same item limit.
+    # Hugo: only the home and category RSS feeds, with the same item limit. (Disabling
+    # the "page" kind would drop the posts from the feeds too: give pages no output.)
     (hugo / "hugo.toml").write_text(
         'baseURL = "https://bench.example/"\ntitle = "Bench"\n'
-        'disableKinds = ["page", "section", "taxonomy", "sitemap", "robotsTXT", "404"]\n'
-        "[taxonomies]\ncategory = 'categories'\n"
-        "[outputs]\nhome = ['rss']\nterm = ['rss']\n"
+        'disableKinds = ["section", "sitemap", "robotsTXT", "404"]\n'
+        '[taxonomies]\ncategory = "categories"\n'
+        '[outputs]\nhome = ["rss"]\npage = []\nterm = ["rss"]\ntaxonomy = []\n'
         "[services.rss]\nlimit = 50\n"
     )
 

@@ -23,6 +23,7 @@ from feeds.text import long_date
 class PageSettings:
     """The ``[pages]`` settings, and which feed formats to link."""
 
+    enabled: bool = True
     per_page: int = 10
     content: str = "full"  # or "summary", on archive and home pages
     home_items: int = 10

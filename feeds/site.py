@@ -54,6 +54,8 @@ def build_site(
         yield from feed_files(site, feed, settings).items()
     yield "feeds/index.html", feeds_index(env, site, feeds, settings.formats)
     yield "feeds/feeds.opml", opml(site, feeds, settings.formats)
-    yield from build_pages(env, site, posts, feeds, pages or PageSettings(formats=settings.formats))
+    pages = pages or PageSettings(formats=settings.formats)
+    if pages.enabled:
+        yield from build_pages(env, site, posts, feeds, pages)
     if env.loader is not None:
         yield "style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8")

@@ -60,6 +60,7 @@ def digest_archive(
 
 def page_settings(config: Config) -> PageSettings:
     return PageSettings(
+        enabled=config["pages.enabled"],
         per_page=config["pages.per_page"],
         content=config["pages.content"],
         home_items=config["pages.home_items"],

@@ -83,6 +83,12 @@ def formats(value: Any) -> tuple[str, ...]:
     return tuple(v for v in known if v in value)
 
 
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {value!r}")
+    return value
+
+
 def number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise Invalid(f"expected a number of 0 or more, got {value!r}")
@@ -186,6 +192,9 @@ SETTINGS: tuple[Setting, ...] = (
         "A post's path: {year}, {month}, {day}, {slug}.",
     ),
     Setting("feeds", "hub", "", optional_url, "A WebSub hub to announce feeds to; empty: none."),
+    Setting(
+        "pages", "enabled", True, flag, "Write post, category and home pages (feeds only: false)."
+    ),
     Setting("pages", "per_page", 10, positive, "Posts on each category archive page."),
     Setting(
         "pages",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,20 +20,25 @@ class WriteReport:
     removed: list[str] = field(default_factory=list)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, made: set[Path] | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush it, then rename it over.
 
     A reader sees the old file or the new one, never a partial one. There is no fsync per
     file (it cost a third of a cold publish): after a power cut a file may come back
     empty, and the next publish, which compares bytes, rewrites it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if made is None or path.parent not in made:  # one mkdir a folder, not one a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(path.parent)
+    # A name of our own (process and thread) rather than mkstemp's random tries; O_EXCL
+    # still refuses to follow anything already there.
+    temporary = str(path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -56,6 +61,7 @@ def write_tree(root: Path, files: Iterable[tuple[str, bytes]], manifest: Path) -
     """
     report = WriteReport()
     produced: set[str] = set()
+    made: set[Path] = set()
     for name, data in files:
         if name in produced:
             raise ValueError(f"two outputs want {name}")
@@ -64,7 +70,7 @@ def write_tree(root: Path, files: Iterable[tuple[str, bytes]], manifest: Path) -
         if _same(path, data):
             report.unchanged.append(name)
         else:
-            write_atomic(path, data)
+            write_atomic(path, data, made)
             report.written.append(name)
     report.written.sort()
     report.unchanged.sort()

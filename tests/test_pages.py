@@ -265,3 +265,12 @@ def test_pages_fit_the_screen(project: Path, path: str, width: int) -> None:
     css = (public / "style.css").read_text(encoding="utf-8")
     inlined = re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", html)
     assert scroll_width(inlined, width) <= width
+
+
+def test_feeds_only(project: Path) -> None:
+    toml = project / "press.toml"
+    toml.write_text(toml.read_text() + "\n[pages]\nenabled = false\n")
+    public = published_site(project)
+    assert (public / "feeds/all.atom.xml").is_file()
+    assert not (public / "index.html").exists()
+    assert not (public / "category").exists() and not (public / "2022").exists()

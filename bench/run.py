@@ -1,0 +1,183 @@
+"""The benchmark: press against Hugo (feeds) and Postfix's smtp-source (sending).
+
+    python bench/run.py [--runs 3] [--sizes 1000,10000] [--subscribers 10000,100000]
+
+Prints a table; each figure is the median of --runs runs, taken side by side in one
+run. Needs Debian's hugo and postfix packages (smtp-sink and smtp-source; the Postfix
+server itself is never started): `make bench` installs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.corpus import generate
+
+PRESS = str(Path(sys.executable).parent / "press")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (MB) of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    assert process.stderr is not None
+    errors = process.stderr.read().decode()
+    process.stderr.close()
+    if status != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {errors}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def row(label: str, *cells: object) -> None:
+    print(f"| {label} | " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
+def cold_build(site: Path, outputs: list[str], command: list[str]) -> tuple[float, int]:
+    for name in outputs:
+        shutil.rmtree(site / name, ignore_errors=True)
+    return run(command, site)
+
+
+def publish_bench(sizes: list[int], runs: int, work: Path) -> None:
+    print("\n## Publishing (feeds only, as the Hugo site: home + category RSS, 50 items)\n")
+    row("posts", "press cold", "press peak", "hugo cold", "hugo peak", "press/hugo",
+        "nothing changed", "one post added")  # fmt: skip
+    row(*["---"] * 8)
+    for size in sizes:
+        generate(size, work / f"corpus-{size}")
+        press_site, hugo_site = work / f"corpus-{size}" / "press", work / f"corpus-{size}" / "hugo"
+        toml = press_site / "press.toml"
+        toml.write_text(toml.read_text() + "\n[pages]\nenabled = false\n")
+        shutil.copytree(ROOT / "templates", press_site / "templates")
+
+        cold, cold_peak, hugo, hugo_peak = [], 0, [], 0
+        for _ in range(runs):  # side by side, alternating
+            seconds, peak = cold_build(press_site, ["public", "var"], [PRESS, "publish"])
+            cold.append(seconds)
+            cold_peak = max(cold_peak, peak)
+            seconds, peak = cold_build(hugo_site, ["public", "resources"], ["hugo", "--quiet"])
+            hugo.append(seconds)
+            hugo_peak = max(hugo_peak, peak)
+        press_median, hugo_median = statistics.median(cold), statistics.median(hugo)
+        unchanged = statistics.median(run([PRESS, "publish"], press_site)[0] for _ in range(runs))
+        added: list[float] = []
+        for i in range(runs):
+            (press_site / "posts" / f"zz-added-{i}.md").write_text(
+                f'---\ntitle: "Added {i}"\ndate: 2025-01-0{i + 1}T09:00:00Z\n'
+                'categories: ["China-Russia"]\n---\nA NEW POST with a paragraph.\n'
+            )
+            added.append(run([PRESS, "publish"], press_site)[0])
+        one = statistics.median(added)
+        row(
+            size, f"{press_median:.2f} s", f"{cold_peak} MB", f"{hugo_median:.2f} s",
+            f"{hugo_peak} MB", f"{press_median / hugo_median:.2f}",
+            f"{unchanged:.2f} s ({unchanged / press_median:.0%})",
+            f"{one:.2f} s ({one / press_median:.0%})",
+        )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sending_project(work: Path, subscribers: int, port: int, connections: int) -> Path:
+    """The bundled site with a long week and ``subscribers`` confirmed subscribers."""
+    project = work / f"send-{subscribers}"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir()
+    shutil.copytree(ROOT / "posts", project / "posts")
+    shutil.copytree(ROOT / "templates", project / "templates")
+    text = (ROOT / "press.toml").read_text().replace('content = "summary"', 'content = "full"')
+    text += f'\n[smtp]\nurl = "smtp://127.0.0.1:{port}?starttls=no"\n'
+    text += f"\n[delivery]\nconnections = {connections}\nbatch = 1000\n"
+    (project / "press.toml").write_text(text)
+    emails = "\n".join(f"reader{i:06}@example.com" for i in range(subscribers))
+    (project / "list.csv").write_text("email\n" + emails + "\n")
+    run([PRESS, "subscribers", "import", "list.csv"], project)
+    return project
+
+
+def sending_bench(counts: list[int], runs: int, work: Path, connections: int = 4) -> None:
+    print(
+        f"\n## Sending the 2022-W37 digest (full text), {connections} connections, smtp-sink\n"
+    )
+    port = free_port()
+    sink = subprocess.Popen(
+        ["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.5)
+    env = {"PRESS_SECRET_KEY": "bench key"}
+    try:
+        row("messages", "size", "press", "press peak", "smtp-source", "press/smtp-source")
+        row(*["---"] * 6)
+        for count in counts:
+            project = sending_project(work, count, port, connections)
+            preview = project / "preview"
+            run([PRESS, "digest", "--week", "2022-W37", "--preview", str(preview)], project, env)
+            size = (preview / "digest.eml").stat().st_size
+            results = []
+            for _ in range(runs):
+                (project / "var" / "press.db").unlink(missing_ok=True)
+                shutil.rmtree(project / "var", ignore_errors=True)
+                run([PRESS, "subscribers", "import", "list.csv"], project)
+                results.append(run([PRESS, "digest", "--week", "2022-W37", "--send"], project, env))
+            press_seconds = statistics.median(r[0] for r in results)
+            peak = max(r[1] for r in results)
+            source_command = [
+                "smtp-source", "-s", str(connections), "-m", str(count), "-l", str(size),
+                "-f", "digest@example.com", "-t", "reader@example.com", f"127.0.0.1:{port}",
+            ]  # fmt: skip
+            source = statistics.median(run(source_command, work)[0] for _ in range(runs))
+            row(
+                count, f"{size // 1024} KB", f"{count / press_seconds:.0f}/s", f"{peak} MB",
+                f"{count / source:.0f}/s", f"{source / press_seconds:.2f}",
+            )  # fmt: skip
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--subscribers", default="10000,100000")
+    parser.add_argument("--skip", default="", help="publish or send")
+    options = parser.parse_args()
+    missing = [tool for tool in ("hugo", "smtp-sink", "smtp-source") if not shutil.which(tool)]
+    if missing:
+        sys.exit(f"missing {', '.join(missing)}: apt-get install hugo postfix (or make bench)")
+    with tempfile.TemporaryDirectory(prefix="press-bench-") as folder:
+        work = Path(folder)
+        print(f"press bench: {os.cpu_count()} cores, medians of {options.runs} runs")
+        if "publish" not in options.skip:
+            publish_bench([int(n) for n in options.sizes.split(",")], options.runs, work)
+        if "send" not in options.skip:
+            sending_bench([int(n) for n in options.subscribers.split(",")], options.runs, work)
+
+
+if __name__ == "__main__":
+    main()
