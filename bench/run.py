@@ -120,9 +120,7 @@ def sending_project(work: Path, subscribers: int, port: int, connections: int) -
 
 
 def sending_bench(counts: list[int], runs: int, work: Path, connections: int = 4) -> None:
-    print(
-        f"\n## Sending the 2022-W37 digest (full text), {connections} connections, smtp-sink\n"
-    )
+    print(f"\n## Sending the 2022-W37 digest (full text), {connections} connections, smtp-sink\n")
     port = free_port()
     sink = subprocess.Popen(
         ["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],

@@ -452,3 +452,40 @@ def run_command(obj: Context, once: bool) -> None:
         run(obj.config, once=once, stop=STOPPING)
     except AlreadyRunning as error:
         raise click.ClickException(str(error)) from None
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bring posts in from another platform."""
+
+
+@import_group.command("wordpress")
+@click.argument("export", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the posts go; default: the posts folder of press.toml.",
+)
+@pass_context
+def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> None:
+    """Import a WordPress export (Tools → Export, WXR) into Markdown posts."""
+    from press.wordpress import import_wordpress
+
+    config = obj.config
+    folder = into or config.folder("posts")
+    folder.mkdir(parents=True, exist_ok=True)
+    report = import_wordpress(export, folder, config.folder("var"), config.site.timezone)
+    for problem in report.problems:
+        click.echo(f"{export}: {problem}", err=True)
+    for warning in report.warnings:
+        click.echo(f"{export}: warning: {warning}", err=True)
+    for name in report.left_alone:
+        click.echo(f"left alone (edited since it was imported): {name}", err=True)
+    skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skipped.items())) or "none"
+    click.echo(
+        f"imported {len(report.imported)} ({report.drafts} drafts), updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, left alone {len(report.left_alone)}, "
+        f"skipped: {skipped}; {len(report.problems)} problems, {len(report.warnings)} warnings"
+    )
+    if report.problems:
+        sys.exit(1)

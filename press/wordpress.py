@@ -1,0 +1,254 @@
+"""``press import wordpress``: a WordPress export (WXR) into posts/, streamed.
+
+The file is read twice with lxml's iterparse, never held whole: once for the authors and
+the attachments (a post's featured image may come after it), once for the posts. Each
+item is cleared as soon as it is read, so 50,000 items take the memory of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from feeds.wordpress import Attachment, SkipItem, WxrItem, convert
+from press.write import write_atomic
+
+CONTENT = "http://purl.org/rss/1.0/modules/content/"
+DC = "http://purl.org/dc/elements/1.1/"
+STATE = "import-wordpress.json"
+
+
+class NotWxr(Exception):
+    """The file is not a WordPress export, or breaks off; the message says where."""
+
+
+@dataclass
+class ImportReport:
+    imported: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    drafts: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # "item 3 (line 40): no title"
+    warnings: list[str] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)  # edited since the last import
+
+
+def _local(tag: Any) -> tuple[str, str]:
+    """(namespace, local name) of an lxml tag."""
+    text = str(tag)
+    if text.startswith("{"):
+        namespace, _, name = text[1:].partition("}")
+        return namespace, name
+    return "", text
+
+
+def _is_wp(namespace: str) -> bool:
+    # WXR 1.0-1.2, named with http:// in older files and https:// in newer ones.
+    return namespace.split("://", 1)[-1].startswith("wordpress.org/export/1.")
+
+
+def _child(item: Any, name: str, wp: bool = False, namespace: str = "") -> str:
+    for child in item:
+        child_ns, child_name = _local(child.tag)
+        if child_name == name and (_is_wp(child_ns) if wp else child_ns == namespace):
+            return str(child.text or "")
+    return ""
+
+
+def _items(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each ``<item>`` element with its position; checks that this is a WXR file."""
+    with path.open("rb") as handle:
+        yield from _parse_items(path, handle)
+
+
+def _parse_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
+    seen_wxr = False
+    position = 0
+    try:
+        for event, element in etree.iterparse(
+            handle,
+            events=("start", "end"),
+            recover=False,
+            huge_tree=True,
+            resolve_entities=False,
+        ):
+            namespace, name = _local(element.tag)
+            if event == "start":
+                if name == "wxr_version" and _is_wp(namespace):
+                    seen_wxr = True
+                continue
+            if name == "item" and not namespace:
+                if not seen_wxr:
+                    raise NotWxr(
+                        f"{path}: not a WordPress export (no wp:wxr_version before the items)"
+                    )
+                position += 1
+                yield position, element
+                element.clear()
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
+    except etree.XMLSyntaxError as error:
+        line = error.position[0] if error.position else "?"
+        raise NotWxr(f"{path}:{line}: the XML breaks off or is not valid: {error.msg}") from None
+    if not seen_wxr:
+        raise NotWxr(f"{path}: not a WordPress export (no wp:wxr_version)")
+
+
+def _read_item(position: int, element: Any) -> WxrItem:
+    item = WxrItem(position=position, line=element.sourceline)
+    item.title = _child(element, "title")
+    item.guid = _child(element, "guid")
+    item.link = _child(element, "link")
+    item.creator = _child(element, "creator", namespace=DC)
+    item.content = _child(element, "encoded", namespace=CONTENT)
+    for key in ("post_id", "post_date", "post_date_gmt", "post_name", "status", "post_type"):
+        setattr(item, key, _child(element, key, wp=True))
+    item.modified_gmt = _child(element, "post_modified_gmt", wp=True)
+    item.password = _child(element, "post_password", wp=True)
+    for child in element:
+        namespace, name = _local(child.tag)
+        if name == "category" and not namespace and child.text:
+            domain = child.get("domain")
+            if domain == "category":
+                item.categories.append(child.text.strip())
+            elif domain == "post_tag":
+                item.tags.append(child.text.strip())
+        elif name == "comment" and _is_wp(namespace):
+            if _child(child, "comment_approved", wp=True).strip() == "1":
+                item.approved_comments += 1
+        elif name == "postmeta" and _is_wp(namespace):
+            if _child(child, "meta_key", wp=True) == "_thumbnail_id":
+                item.thumbnail_id = _child(child, "meta_value", wp=True).strip()
+        elif name == "encoded" and "excerpt" in namespace:
+            item.excerpt = str(child.text or "")
+    item.categories = list(dict.fromkeys(item.categories))
+    item.tags = list(dict.fromkeys(item.tags))
+    return item
+
+
+def _first_pass(path: Path) -> tuple[dict[str, str], dict[str, Attachment]]:
+    """The authors (login to display name) and attachments (id to URL and caption)."""
+    with path.open("rb") as handle:
+        return _collect(handle)
+
+
+def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment]]:
+    authors: dict[str, str] = {}
+    attachments: dict[str, Attachment] = {}
+    for _, element in etree.iterparse(
+        handle, events=("end",), huge_tree=True, resolve_entities=False, recover=True
+    ):
+        namespace, name = _local(element.tag)
+        if name == "author" and _is_wp(namespace):
+            login = _child(element, "author_login", wp=True)
+            authors[login] = _child(element, "author_display_name", wp=True) or login
+            element.clear()
+        elif name == "item" and not namespace:
+            if _child(element, "post_type", wp=True) == "attachment":
+                excerpt = next(
+                    (
+                        str(c.text or "")
+                        for c in element
+                        if _local(c.tag)[1] == "encoded" and "excerpt" in _local(c.tag)[0]
+                    ),
+                    "",
+                )
+                attachments[_child(element, "post_id", wp=True)] = Attachment(
+                    _child(element, "attachment_url", wp=True) or _child(element, "guid"), excerpt
+                )
+            element.clear()
+    return authors, attachments
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _known_files(into: Path) -> dict[str, Path]:
+    """guid to file for posts that carry a guid (when the import record is gone)."""
+    found: dict[str, Path] = {}
+    for path in sorted(into.glob("*.md")):
+        head = path.read_text(encoding="utf-8", errors="replace").split("\n---", 1)[0]
+        for line in head.splitlines():
+            if line.startswith("guid:"):
+                found[line[5:].strip().strip('"').replace('\\"', '"')] = path
+    return found
+
+
+def import_wordpress(path: Path, into: Path, var: Path, zone: ZoneInfo) -> ImportReport:
+    """Import every post of a WXR file into ``into``; safe to run again.
+
+    A post already imported (same guid) is updated in place, never duplicated; a file
+    changed since the importer wrote it is left alone and reported.
+    """
+    report = ImportReport()
+    record_path = var / STATE
+    try:
+        record: dict[str, dict[str, str]] = json.loads(record_path.read_text())
+    except (FileNotFoundError, ValueError):
+        record = {}
+    authors, attachments = _first_pass(path)
+    on_disk = _known_files(into) if into.is_dir() else {}
+    try:
+        for position, element in _items(path):
+            item = _read_item(position, element)
+            warnings: list[str] = []
+            try:
+                post = convert(item, authors, attachments, zone, warnings)
+            except SkipItem as reason:
+                text = str(reason)
+                if text in ("no title", "no date", "no slug can be made from the title"):
+                    report.problems.append(f"{item.where}: {text}")
+                else:
+                    if text == "password-protected":
+                        report.warnings.append(
+                            f"{item.where}: {item.title!r} is password-protected; skipped"
+                        )
+                    report.skipped[text] = report.skipped.get(text, 0) + 1
+                continue
+            report.warnings += [f"{item.where}: {w}" for w in warnings]
+            _write(post, into, record, on_disk, report)
+    except NotWxr as error:
+        report.problems.append(str(error))
+    finally:
+        if record:
+            write_atomic(record_path, json.dumps(record, indent=1, sort_keys=True).encode())
+    return report
+
+
+def _write(
+    post: Any,
+    into: Path,
+    record: dict[str, dict[str, str]],
+    on_disk: dict[str, Path],
+    report: ImportReport,
+) -> None:
+    key = post.guid or post.name
+    known = record.get(key)
+    target = into / (known["path"] if known else post.name)
+    if known is None and key in on_disk:
+        target = on_disk[key]
+    if target.exists():
+        current = target.read_text(encoding="utf-8")
+        if current == post.text:
+            report.unchanged.append(target.name)
+            record[key] = {"path": target.name, "sha256": _sha(post.text)}
+            return
+        if known is None or _sha(current) != known["sha256"]:
+            report.left_alone.append(target.name)
+            return
+        write_atomic(target, post.text.encode("utf-8"))
+        report.updated.append(target.name)
+    else:
+        write_atomic(target, post.text.encode("utf-8"))
+        report.imported.append(target.name)
+    report.drafts += int(post.draft)
+    record[key] = {"path": target.name, "sha256": _sha(post.text)}
