@@ -226,10 +226,9 @@ def insert_subscriber(
     if status in ("unsubscribed", "bounced"):
         values["unsubscribed_at"] = now
     new_id = _new_id(connection.execute(insert(subscribers).values(**values)))
-    connection.execute(
-        insert(subscriber_categories),
-        [{"subscriber_id": new_id, "category": c} for c in sorted(set(categories))],
-    )
+    rows = [{"subscriber_id": new_id, "category": c} for c in sorted(set(categories))]
+    if rows:
+        connection.execute(insert(subscriber_categories), rows)
     return new_id
 
 

@@ -14,11 +14,25 @@ from newsletter.store import connect, migrate
 from press.config import Config, ConfigError
 
 
+# One engine (and connection pool) per database for the life of the process, as
+# SQLAlchemy intends; migrations run once, on first use.
+_engines: dict[str, Engine] = {}
+
+
 def open_store(config: Config) -> Engine:
     """The database engine, its schema brought up to date."""
-    engine = connect(config.database_url)
-    migrate(engine)
-    return engine
+    url = config.database_url
+    if url not in _engines:
+        engine = connect(url)
+        migrate(engine)
+        _engines[url] = engine
+    return _engines[url]
+
+
+def close_stores() -> None:
+    """Close every pooled database connection (tests, and before a fork)."""
+    while _engines:
+        _engines.popitem()[1].dispose()
 
 
 def smtp_connector(config: Config) -> Callable[[], Transport] | None:

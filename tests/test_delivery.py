@@ -35,10 +35,12 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = "test secret key"
 
 
-def configure(project: Path, smtp_url: str, extra: str = "") -> Config:
+def configure(project: Path, smtp_url: str, extra: str = "", database_url: str = "") -> Config:
     toml = project / "press.toml"
+    storage = f'\n[storage]\nurl = "{database_url}"\n' if database_url else ""
     toml.write_text(
         toml.read_text()
+        + storage
         + f'\n[smtp]\nurl = "{smtp_url}"\n'
         + "\n[delivery]\nbackoff = 0.02\nconnections = 4\n"
         + extra
@@ -65,11 +67,12 @@ def send_w37(config: Config) -> object:
     return send_digest(config, run, open_store(config))
 
 
-def test_migrations_from_an_empty_database(tmp_path: Path) -> None:
-    engine = connect(f"sqlite:///{tmp_path / 'var' / 'press.db'}")
+def test_migrations_from_an_empty_database(database_url: str) -> None:
+    engine = connect(database_url)
     migrate(engine)
     migrate(engine)  # a second time changes nothing
     tables = set(inspect(engine).get_table_names())
+    engine.dispose()
     assert {
         "subscribers",
         "subscriber_categories",
@@ -79,8 +82,10 @@ def test_migrations_from_an_empty_database(tmp_path: Path) -> None:
     } <= tables
 
 
-def test_a_thousand_subscribers_get_one_message_each(project: Path, server: SmtpServer) -> None:
-    config = configure(project, server.url)
+def test_a_thousand_subscribers_get_one_message_each(
+    project: Path, server: SmtpServer, database_url: str
+) -> None:
+    config = configure(project, server.url, database_url=database_url)
     emails = subscribe(config, 1000)
     report = send_w37(config)
     assert (report.sent, report.failed, report.left) == (1000, 0, 0)  # type: ignore[attr-defined]
@@ -100,20 +105,22 @@ def test_a_thousand_subscribers_get_one_message_each(project: Path, server: Smtp
     assert len(server.handler.received) == 1000
 
 
-def test_deferred_recipients_get_exactly_one(project: Path) -> None:
+def test_deferred_recipients_get_exactly_one(project: Path, database_url: str) -> None:
     handler = SmtpHandler(defer={"reader00003@example.com": 2, "reader00007@example.com": 1})
     with smtp_server(handler) as server:
-        config = configure(project, server.url)
+        config = configure(project, server.url, database_url=database_url)
         emails = subscribe(config, 20)
         report = send_w37(config)
         assert report.sent == 20  # type: ignore[attr-defined]
         assert server.handler.per_recipient() == dict.fromkeys(emails, 1)
 
 
-def test_a_server_that_keeps_deferring_leaves_the_rest_queued(project: Path) -> None:
+def test_a_server_that_keeps_deferring_leaves_the_rest_queued(
+    project: Path, database_url: str
+) -> None:
     handler = SmtpHandler(defer={"reader00001@example.com": 99})
     with smtp_server(handler) as server:
-        config = configure(project, server.url)
+        config = configure(project, server.url, database_url=database_url)
         subscribe(config, 5)
         report = send_w37(config)
         assert (report.sent, report.deferred, report.left) == (4, 1, 1)  # type: ignore[attr-defined]
@@ -123,10 +130,10 @@ def test_a_server_that_keeps_deferring_leaves_the_rest_queued(project: Path) -> 
         assert set(server.handler.per_recipient().values()) == {1}
 
 
-def test_a_rejected_recipient_fails_and_the_others_go(project: Path) -> None:
+def test_a_rejected_recipient_fails_and_the_others_go(project: Path, database_url: str) -> None:
     handler = SmtpHandler(reject={"reader00002@example.com"})
     with smtp_server(handler) as server:
-        config = configure(project, server.url, "bounce_limit = 1\n")
+        config = configure(project, server.url, "bounce_limit = 1\n", database_url)
         subscribe(config, 10)
         report = send_w37(config)
         assert (report.sent, report.failed, report.bounced) == (9, 1, 1)  # type: ignore[attr-defined]
@@ -164,10 +171,12 @@ def test_no_smtp_server_points_to_the_outbox(project: Path) -> None:
         send_w37(config)
 
 
-def test_who_unsubscribes_during_the_send_is_skipped(project: Path, server: SmtpServer) -> None:
+def test_who_unsubscribes_during_the_send_is_skipped(
+    project: Path, server: SmtpServer, database_url: str
+) -> None:
     from newsletter.store import set_status
 
-    config = configure(project, server.url)
+    config = configure(project, server.url, database_url=database_url)
     subscribe(config, 4)
     engine = open_store(config)
     run, _ = prepare(config, "2022-W37", None, NOW)
@@ -182,8 +191,10 @@ def test_who_unsubscribes_during_the_send_is_skipped(project: Path, server: Smtp
     assert delivery_counts(engine, digest_id) == {"queued": 0, "sent": 3, "failed": 0, "skipped": 1}
 
 
-def test_only_the_digests_category_is_mailed(project: Path, server: SmtpServer) -> None:
-    config = configure(project, server.url)
+def test_only_the_digests_category_is_mailed(
+    project: Path, server: SmtpServer, database_url: str
+) -> None:
+    config = configure(project, server.url, database_url=database_url)
     subscribe(config, 2)
     engine = open_store(config)
     add(engine, "trade@example.com", ["Trade"], "test", NOW, confirmed=True)
@@ -227,10 +238,12 @@ def kill_mid_send(project: Path, handler: SmtpHandler, server: SmtpServer, at: i
 
 
 @pytest.mark.parametrize("at", [1, 150, 420])
-def test_killed_mid_send_then_rerun_sends_everyone_once(project: Path, at: int) -> None:
+def test_killed_mid_send_then_rerun_sends_everyone_once(
+    project: Path, at: int, database_url: str
+) -> None:
     handler = SmtpHandler(delay=0.002)
     with smtp_server(handler) as server:
-        config = configure(project, server.url)
+        config = configure(project, server.url, database_url=database_url)
         emails = subscribe(config, 500)
         kill_mid_send(project, handler, server, at)
         before = len(handler.received)
@@ -243,8 +256,8 @@ def test_killed_mid_send_then_rerun_sends_everyone_once(project: Path, at: int) 
         assert report.left == 0  # type: ignore[attr-defined]
 
 
-def test_import_reports_bad_rows_and_imports_the_rest(tmp_path: Path) -> None:
-    engine = connect(f"sqlite:///{tmp_path / 'press.db'}")
+def test_import_reports_bad_rows_and_imports_the_rest(database_url: str) -> None:
+    engine = connect(database_url)
     migrate(engine)
     add(engine, "gone@example.com", ["China-Russia"], "test", NOW, confirmed=True)
     from newsletter.store import set_status
@@ -273,14 +286,15 @@ def test_import_reports_bad_rows_and_imports_the_rest(tmp_path: Path) -> None:
     blocked = find_subscriber(engine, "blocked@example.com")
     assert blocked is not None and blocked.status == "unsubscribed"
     exported = "".join(export_csv(engine)).splitlines()
+    engine.dispose()
     assert (
         exported[0] == "email,status,categories,source,subscribed_at,confirmed_at,unsubscribed_at"
     )
     assert len(exported) == 4
 
 
-def test_import_is_all_or_nothing(tmp_path: Path) -> None:
-    engine = connect(f"sqlite:///{tmp_path / 'press.db'}")
+def test_import_is_all_or_nothing(database_url: str) -> None:
+    engine = connect(database_url)
     migrate(engine)
     text = "email\n" + "\n".join(f"r{i}@example.com" for i in range(100)) + "\n"
 
@@ -306,6 +320,7 @@ def test_import_is_all_or_nothing(tmp_path: Path) -> None:
     finally:
         subscribers_module.insert_subscriber = real
     assert "".join(export_csv(engine)).count("\n") == 1  # header only: nothing half-imported
+    engine.dispose()
 
 
 def test_dkim_signature_verifies(project: Path, server: SmtpServer) -> None:

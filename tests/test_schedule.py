@@ -152,23 +152,26 @@ def test_a_second_press_run_is_refused(project: Path) -> None:
     assert first.returncode == 0  # SIGTERM stops it cleanly
 
 
-def digest_soon(project: Path, server: SmtpServer, seconds: int) -> datetime:
+def digest_soon(
+    project: Path, server: SmtpServer, seconds: int, database_url: str = ""
+) -> datetime:
     """Subscribers, a post last week, and the weekly run a few seconds from now."""
     fire = (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[fire.weekday()]
+    storage = f'[storage]\nurl = "{database_url}"\n' if database_url else ""
     settings(
         project,
-        f'digest = "{day} {fire:%H:%M:%S}"\n[smtp]\nurl = "{server.url}"\n'
+        f'digest = "{day} {fire:%H:%M:%S}"\n{storage}[smtp]\nurl = "{server.url}"\n'
         "[delivery]\nbackoff = 0.01\nconnections = 4\n",
     )
     post(project, "last-week.md", "Last Week's News", fire - timedelta(days=7))
     return fire
 
 
-def test_the_weekly_digest_goes_out_once(project: Path) -> None:
+def test_the_weekly_digest_goes_out_once(project: Path, database_url: str) -> None:
     handler = SmtpHandler()
     with smtp_server(handler) as server:
-        fire = digest_soon(project, server, 6)
+        fire = digest_soon(project, server, 6, database_url)
         config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
         emails = subscribe(config, 20)
         with press_run(project):
@@ -182,10 +185,10 @@ def test_the_weekly_digest_goes_out_once(project: Path) -> None:
         assert subject == "China-Russia this week: Last Week's News"
 
 
-def test_a_restart_during_the_send_resumes_it(project: Path) -> None:
+def test_a_restart_during_the_send_resumes_it(project: Path, database_url: str) -> None:
     handler = SmtpHandler(delay=0.01)
     with smtp_server(handler) as server:
-        digest_soon(project, server, 5)
+        digest_soon(project, server, 5, database_url)
         config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
         emails = subscribe(config, 300)
         with press_run(project) as process:

@@ -52,9 +52,11 @@ def serving(config: Config, app: Starlette | None = None) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def make_config(project: Path, smtp_url: str = "") -> Config:
+def make_config(project: Path, smtp_url: str = "", database_url: str = "") -> Config:
+    toml = project / "press.toml"
+    if database_url:
+        toml.write_text(toml.read_text() + f'\n[storage]\nurl = "{database_url}"\n')
     if smtp_url:
-        toml = project / "press.toml"
         toml.write_text(
             toml.read_text() + f'\n[smtp]\nurl = "{smtp_url}"\n[delivery]\nbackoff = 0.01\n'
         )
@@ -83,10 +85,10 @@ def link_in(data: bytes, kind: str) -> str:
     return match.group(1)
 
 
-def test_subscribe_confirm_send_and_one_click_unsubscribe(project: Path) -> None:
+def test_subscribe_confirm_send_and_one_click_unsubscribe(project: Path, database_url: str) -> None:
     handler = SmtpHandler()
     with smtp_server(handler) as smtp:
-        config = make_config(project, smtp.url)
+        config = make_config(project, smtp.url, database_url)
         with serving(config) as base, httpx.Client(base_url=base) as client:
             answer = subscribe(client, "Reader@Example.com")
             assert answer.status_code == 200 and "Check your inbox" in answer.text
