@@ -21,12 +21,12 @@ from sqlalchemy import Engine
 from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
 from newsletter.store import (
     Delivery,
-    delivery_counts,
     mark_deferred,
     mark_failed,
     mark_sent,
+    mark_skipped,
     queued,
-    skip_departed,
+    still_subscribed,
 )
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,26 @@ class _RateLimit:
             self.next = max(self.next, now) + self.interval
 
 
+Batches = Callable[[], list[Delivery]]
+
+
+def local_batches(engine: Engine, digest_id: int, size: int) -> Batches:
+    """A digest's queued deliveries in id order, for one sending process."""
+    after = 0
+
+    def next_batch() -> list[Delivery]:
+        nonlocal after
+        batch = queued(engine, digest_id, after, size)
+        if batch:
+            after = batch[-1].id
+        return batch
+
+    return next_batch
+
+
 def deliver(
     engine: Engine,
-    digest_id: int,
+    batches: Batches,
     compose: Compose,
     connect: Callable[[], Transport],
     sender: str,
@@ -88,15 +105,15 @@ def deliver(
     clock: Callable[[], datetime],
     progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
     stop: threading.Event | None = None,
+    total: int = 0,
 ) -> DeliveryReport:
-    """Send every queued delivery of a digest; returns what happened.
+    """Send every delivery that ``batches`` hands out, until it hands out none.
 
     ``compose`` makes one delivery's message bytes and Message-ID; ``connect`` makes one
     SMTP connection for each sending thread. Setting ``stop`` lets the messages in flight
     finish and leaves the rest queued.
     """
-    report = DeliveryReport(skipped=skip_departed(engine, digest_id, clock()))
-    total = delivery_counts(engine, digest_id)["queued"]
+    report = DeliveryReport()
     local = threading.local()
     opened: list[Transport] = []
     lock = threading.Lock()
@@ -145,17 +162,31 @@ def deliver(
 
     limit = _RateLimit(settings.rate)
     pending: set[Future[Outcome]] = set()
-    after = 0
     executor = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
+
+    def drain() -> None:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.discard(future)
+                record(future)
+
     try:
         while not (stop and stop.is_set()):
-            batch = queued(engine, digest_id, after, settings.batch)
+            # Settle what is in flight before asking for more: a worker waiting for the
+            # queue to empty must not wait on its own unrecorded messages.
+            drain()
+            batch = batches()
             if not batch:
                 break
-            after = batch[-1].id
+            staying = still_subscribed(engine, [d.subscriber_id for d in batch])
+            departed = [d.id for d in batch if d.subscriber_id not in staying]
+            report.skipped += mark_skipped(engine, departed, clock())
             for delivery in batch:
                 if stop and stop.is_set():
                     break
+                if delivery.subscriber_id not in staying:
+                    continue
                 while len(pending) >= settings.connections:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -164,17 +195,12 @@ def deliver(
                 limit.wait()
                 pending.add(executor.submit(send_one, delivery))
             progress(report, total)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                pending.discard(future)
-                record(future)
+        drain()
     finally:
         for future in pending:
             future.cancel()
         executor.shutdown(wait=True)
         for opened_transport in opened:
             opened_transport.close()
-    report.left = delivery_counts(engine, digest_id)["queued"]
     progress(report, total)
     return report

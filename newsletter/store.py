@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -105,6 +106,8 @@ deliveries = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
+    Column("lease_owner", String(200)),
+    Column("lease_expires", UtcDateTime),
 )
 
 
@@ -127,6 +130,7 @@ class Delivery:
     subscriber_id: int
     email: str
     attempts: int
+    digest_id: int = 0
 
 
 def connect(url: str) -> Engine:
@@ -350,25 +354,31 @@ def open_digest(
     return digest_id, True
 
 
-def queued(engine: Engine, digest_id: int, after: int, limit: int) -> list[Delivery]:
-    """The next queued deliveries after id ``after`` whose subscriber is still confirmed."""
+def queued(
+    engine: Engine, digest_id: int, after: int, limit: int, now: datetime | None = None
+) -> list[Delivery]:
+    """The next queued deliveries of a digest after id ``after`` that no worker holds a
+    lease on (the sender skips the ones whose subscriber has left)."""
     query = (
         select(
             deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.email, deliveries.c.attempts
         )
-        .select_from(deliveries.join(subscribers))
         .where(
             deliveries.c.digest_id == digest_id,
             deliveries.c.status == "queued",
             deliveries.c.id > after,
-            subscribers.c.status == "confirmed",
+            or_(
+                deliveries.c.lease_expires.is_(None),
+                deliveries.c.lease_expires < (now or datetime.now(UTC)),
+            ),
         )
         .order_by(deliveries.c.id)
         .limit(limit)
     )
     with engine.connect() as connection:
         return [
-            Delivery(r.id, r.subscriber_id, r.email, r.attempts) for r in connection.execute(query)
+            Delivery(r.id, r.subscriber_id, r.email, r.attempts, digest_id)
+            for r in connection.execute(query)
         ]
 
 
@@ -402,6 +412,8 @@ def mark_sent(engine: Engine, delivery_id: int, reply: str, message_id: str, now
                 sent_at=now,
                 updated_at=now,
                 error=None,
+                lease_owner=None,
+                lease_expires=None,
             )
         )
 
@@ -412,7 +424,13 @@ def mark_deferred(engine: Engine, delivery_id: int, error: str, tries: int, now:
         connection.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
-            .values(attempts=deliveries.c.attempts + tries, error=error, updated_at=now)
+            .values(
+                attempts=deliveries.c.attempts + tries,
+                error=error,
+                updated_at=now,
+                lease_owner=None,
+                lease_expires=None,
+            )
         )
 
 
@@ -481,3 +499,114 @@ def unfinished_digests(engine: Engine, since: datetime) -> list[tuple[str, str, 
             .order_by(digests.c.id)
         )
         return [(r.key, r.week, r.category) for r in rows]
+
+
+def claim(
+    engine: Engine,
+    owner: str,
+    limit: int,
+    now: datetime,
+    lease: timedelta,
+    digest_id: int | None = None,
+) -> list[Delivery]:
+    """Take up to ``limit`` queued deliveries under a lease, for one worker.
+
+    On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so any number of
+    workers on any number of machines take disjoint batches; on SQLite the single
+    UPDATE is atomic. A row whose lease ran out (its worker died) is taken again.
+    """
+    free = or_(deliveries.c.lease_expires.is_(None), deliveries.c.lease_expires < now)
+    candidates = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == "queued", free)
+        .order_by(deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if digest_id is not None:
+        candidates = candidates.where(deliveries.c.digest_id == digest_id)
+    # The ids are taken in a CTE, evaluated once: "WHERE id IN (subquery … SKIP LOCKED)"
+    # may be re-run by the planner and hand the same row to two workers.
+    picked = candidates.cte("picked")
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == picked.c.id)
+        .values(lease_owner=owner, lease_expires=now + lease)
+        .returning(
+            deliveries.c.id,
+            deliveries.c.subscriber_id,
+            deliveries.c.email,
+            deliveries.c.attempts,
+            deliveries.c.digest_id,
+        )
+    )
+    with engine.begin() as connection:
+        rows = sorted(connection.execute(statement).all(), key=lambda r: r.id)
+    return [Delivery(r.id, r.subscriber_id, r.email, r.attempts, r.digest_id) for r in rows]
+
+
+def renew(engine: Engine, owner: str, until: datetime) -> int:
+    """Extend a living worker's leases on its unsent rows (its heartbeat)."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(deliveries)
+            .where(deliveries.c.lease_owner == owner, deliveries.c.status == "queued")
+            .values(lease_expires=until)
+        )
+    return int(result.rowcount)
+
+
+def release(engine: Engine, owner: str) -> None:
+    """Give back the leases a worker still holds (it is stopping)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.lease_owner == owner, deliveries.c.status == "queued")
+            .values(lease_owner=None, lease_expires=None)
+        )
+
+
+def still_subscribed(engine: Engine, subscriber_ids: list[int]) -> set[int]:
+    """Which of these subscribers are still confirmed."""
+    if not subscriber_ids:
+        return set()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(subscribers.c.id).where(
+                subscribers.c.id.in_(subscriber_ids), subscribers.c.status == "confirmed"
+            )
+        )
+        return {r.id for r in rows}
+
+
+def digest_of(engine: Engine, digest_id: int) -> tuple[str, str, str]:
+    """``(key, week, category)`` of a digest."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(digests.c.key, digests.c.week, digests.c.category).where(
+                digests.c.id == digest_id
+            )
+        ).one()
+    return row.key, row.week, row.category
+
+
+def mark_skipped(engine: Engine, delivery_ids: list[int], now: datetime) -> int:
+    """Skip deliveries whose subscriber left after the audience was frozen."""
+    if not delivery_ids:
+        return 0
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "queued")
+            .values(status="skipped", error="no longer subscribed", updated_at=now)
+        )
+    return int(result.rowcount)
+
+
+def queued_count(engine: Engine) -> int:
+    """Deliveries of every digest still waiting to go."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(func.count()).select_from(deliveries).where(deliveries.c.status == "queued")
+        ).scalar()
+    return int(found or 0)

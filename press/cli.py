@@ -131,6 +131,11 @@ def publish(obj: Context, force: bool) -> None:
 @click.option("--category", metavar="NAME", help="Another category than newsletter.category.")
 @click.option("--send", is_flag=True, help="Send to every confirmed subscriber over SMTP.")
 @click.option(
+    "--queue-only",
+    is_flag=True,
+    help="With --send: queue the deliveries and leave them to press deliver --worker.",
+)
+@click.option(
     "--outbox",
     "outbox_dir",
     metavar="DIR",
@@ -150,6 +155,7 @@ def digest(
     week: str | None,
     category: str | None,
     send: bool,
+    queue_only: bool,
     outbox_dir: Path | None,
     preview_dir: Path | None,
 ) -> None:
@@ -183,7 +189,15 @@ def digest(
     )
     click.echo(f"subject: {run.rendered.subject}")
     paths: list[Path] = []
-    if send:
+    if queue_only and not send:
+        raise click.UsageError("--queue-only goes with --send")
+    if send and queue_only:
+        from press.mail import open_store as store_of
+        from press.send import queue_digest
+
+        queued = queue_digest(config, run, store_of(config))
+        click.echo(f"queued {queued} deliveries for the workers (press deliver --worker)")
+    elif send:
         _send(config, run)
     else:
         signer = signer_from(config)
@@ -489,3 +503,29 @@ def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> N
     )
     if report.problems:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--worker", is_flag=True, required=True, help="Run as a delivery worker.")
+@click.option("--until-empty", is_flag=True, help="Exit when no delivery is left queued.")
+@pass_context
+def deliver(obj: Context, worker: bool, until_empty: bool) -> None:
+    """Send queued deliveries, sharing them with any other workers (PostgreSQL)."""
+    import logging
+    import signal
+    import threading
+
+    from newsletter.smtp import SmtpError
+    from press.send import SendRefused
+    from press.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        report = run_worker(obj.config, stop, until_empty=until_empty)
+    except (SendRefused, SmtpError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"sent {report.sent}, failed {report.failed}, {report.left} left queued")

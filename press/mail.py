@@ -13,7 +13,6 @@ from newsletter.smtp import SmtpTransport, Transport, parse_smtp_url
 from newsletter.store import connect, migrate
 from press.config import Config, ConfigError
 
-
 # One engine (and connection pool) per database for the life of the process, as
 # SQLAlchemy intends; migrations run once, on first use.
 _engines: dict[str, Engine] = {}

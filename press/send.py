@@ -11,9 +11,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from newsletter.confirm import build_confirmation
-from newsletter.deliver import DeliveryReport, deliver
+from newsletter.deliver import DeliveryReport, deliver, local_batches
 from newsletter.message import message_bytes
-from newsletter.store import Delivery, finish_digest, list_subscribers, open_digest
+from newsletter.store import (
+    Delivery,
+    delivery_counts,
+    finish_digest,
+    list_subscribers,
+    open_digest,
+)
 from newsletter.subscribers import category_slugs
 from newsletter.tokens import Signer, confirm_subject
 from press.config import Config
@@ -72,17 +78,20 @@ def send_digest(
     def compose(delivery: Delivery) -> tuple[bytes, str]:
         return run.compose(recipient_for(config, signer, delivery.email), key)
 
+    settings = delivery_settings(config)
     report = deliver(
         engine,
-        digest_id,
+        local_batches(engine, digest_id, settings.batch),
         compose,
         connector,
         mailbox,
-        delivery_settings(config),
+        settings,
         clock,
         progress,
         stop,
+        total=delivery_counts(engine, digest_id)["queued"],
     )
+    report.left = delivery_counts(engine, digest_id)["queued"]
     if report.left == 0:
         finish_digest(engine, digest_id, clock())
     return report
@@ -124,3 +133,15 @@ def send_confirmation(
     finally:
         transport.close()
     return f"sent to {email}"
+
+
+def queue_digest(
+    config: Config, run: DigestRun, engine: Engine, clock: Callable[[], datetime] = _now
+) -> int:
+    """Freeze the audience of a digest into queued deliveries for workers; returns how many
+    are queued."""
+    digest = run.digest
+    digest_id, _ = open_digest(
+        engine, digest.key, digest.category.slug, str(digest.week), run.rendered.subject, clock()
+    )
+    return delivery_counts(engine, digest_id)["queued"]

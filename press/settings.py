@@ -268,6 +268,13 @@ SETTINGS: tuple[Setting, ...] = (
         positive,
         "Hard failures (5xx) before a subscriber is marked bounced.",
     ),
+    Setting(
+        "delivery",
+        "lease_seconds",
+        120,
+        positive,
+        "How long a worker holds a batch before another may take it over.",
+    ),
     Setting("subscribers", "confirm_hours", 72, positive, "Hours a confirmation link stays good."),
     Setting("dkim", "selector", "", text, "The DKIM selector; empty: messages are not signed."),
     Setting("dkim", "domain", "", text, "The signing domain; empty: the sender's domain."),
