@@ -444,8 +444,9 @@ def serve(obj: Context, host: str, port: int) -> None:
 
 @main.command("run")
 @click.option("--once", is_flag=True, help="Do what is due now (publish, a missed digest), exit.")
+@click.option("--standby", is_flag=True, help="If another press run schedules, wait to take over.")
 @pass_context
-def run_command(obj: Context, once: bool) -> None:
+def run_command(obj: Context, once: bool, standby: bool) -> None:
     """The scheduler: publish on new or due posts, send the weekly digest on time."""
     import logging
     import signal
@@ -463,7 +464,7 @@ def run_command(obj: Context, once: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        run(obj.config, once=once, stop=STOPPING)
+        run(obj.config, once=once, standby=standby, stop=STOPPING)
     except AlreadyRunning as error:
         raise click.ClickException(str(error)) from None
 

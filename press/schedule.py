@@ -14,12 +14,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
 
 from feeds.select import next_due
 from newsletter.store import unfinished_digests
@@ -33,6 +33,7 @@ from press.send import outbox_recipients, send_digest
 log = logging.getLogger("press.run")
 JOB_ID = "weekly-digest"
 JOB_FUNCTION = "press.schedule:weekly_digest_job"
+LOCK_KEY = 0x70726573  # "pres": the advisory lock of the one scheduler of a database
 QUIET = 0.5  # seconds without a further change before a burst of saves is published
 # Set when press run is asked to stop: a digest being sent finishes its messages in
 # flight and leaves the rest queued. (A job in the job store can only name a function.)
@@ -140,30 +141,71 @@ def catch_up(config: Config, missed: datetime | None, now: datetime) -> str:
 
 @dataclass
 class SchedulerLock:
-    """One scheduler per database: a lock file in ``var/`` held while ``press run`` lives."""
+    """One scheduler per database. On PostgreSQL an advisory lock, held by a connection
+    of this process (released when it dies, wherever it runs); elsewhere a lock file in
+    ``var/``. With ``standby`` a second ``press run`` waits and takes over."""
 
-    path: Path
+    config: Config
+    standby: bool = False
     fd: int = -1
+    holder: Any = None
 
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    def acquire(self, stop: threading.Event) -> None:
+        told = False
+        while not self._try():
+            if not self.standby:
+                raise AlreadyRunning(
+                    "press run is already running on this database "
+                    f"({self._who()}); stop it first, start this one with --standby, "
+                    "or use press publish / press digest by hand"
+                )
+            if not told:
+                log.info("standing by: another press run holds the scheduler lock")
+                told = True
+            if stop.wait(1.0):
+                raise AlreadyRunning("stopped while standing by")
+        if told:
+            log.info("taking over as the scheduler")
+
+    def _try(self) -> bool:
+        if self.config.database_url.startswith("postgresql"):
+            engine = open_store(self.config)
+            connection = engine.connect()
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+            ).scalar()
+            connection.commit()
+            if got:
+                self.holder = connection
+                return True
+            connection.close()
+            return False
+        path = self.config.folder("var") / "scheduler.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = self.path.read_text().strip() or "another process"
-            os.close(self.fd)
-            raise AlreadyRunning(
-                f"press run is already running on this database (process {holder}); "
-                "stop it first, or use press publish / press digest by hand"
-            ) from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return True
+
+    def _who(self) -> str:
+        if self.config.database_url.startswith("postgresql"):
+            return "another process holds the PostgreSQL advisory lock"
+        path = self.config.folder("var") / "scheduler.lock"
+        return f"process {path.read_text().strip() or '?'}"
 
     def release(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        if self.holder is not None:
+            self.holder.close()  # ends the session: the advisory lock goes with it
+            self.holder = None
 
 
 def snapshot(config: Config) -> dict[str, tuple[int, int]]:
@@ -212,13 +254,14 @@ def scheduler_for(config: Config) -> BackgroundScheduler:
 def run(
     config: Config,
     once: bool = False,
+    standby: bool = False,
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = _now,
 ) -> None:
     """``press run``: until ``stop`` is set (SIGTERM, Ctrl-C), or once with ``once``."""
     stop = stop or STOPPING
-    lock = SchedulerLock(config.folder("var") / "scheduler.lock")
-    lock.acquire()
+    lock = SchedulerLock(config, standby)
+    lock.acquire(stop)
     scheduler = scheduler_for(config)
     try:
         open_store(config)  # migrations first: the job store shares the database

@@ -267,3 +267,30 @@ def test_a_failed_catch_up_is_tried_again_at_the_next_start(
     finally:
         controller.stop()
     assert handler.per_recipient() == dict.fromkeys(emails, 1)
+
+
+def test_a_standby_takes_over_when_the_scheduler_dies(project: Path, database_url: str) -> None:
+    settings(project, f'[storage]\nurl = "{database_url}"\n')
+    press = Path(sys.executable).parent / "press"
+    log = project / "run.log"
+    with press_run(project) as first:
+        standby_log = (project / "standby.log").open("w")
+        standby = subprocess.Popen(
+            [str(press), "run", "--standby"], cwd=project, stdout=standby_log,
+            stderr=subprocess.STDOUT, env={**os.environ, "PRESS_SECRET_KEY": KEY},
+        )  # fmt: skip
+        try:
+            wait_for(lambda: "standing by" in (project / "standby.log").read_text(), 30)
+            assert "next weekly digest" not in (project / "standby.log").read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            took = wait_for(
+                lambda: "next weekly digest" in (project / "standby.log").read_text(), 15
+            )
+            print(f"the standby took over {took:.1f} s after the scheduler died")
+            assert "taking over as the scheduler" in (project / "standby.log").read_text()
+        finally:
+            standby.send_signal(signal.SIGTERM)
+            standby.wait(timeout=30)
+            standby_log.close()
+    assert log.exists()
