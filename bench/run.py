@@ -158,12 +158,66 @@ def sending_bench(counts: list[int], runs: int, work: Path, connections: int = 4
         sink.wait()
 
 
+def workers_bench(workers: list[int], messages: int, work: Path, postgres: str) -> None:
+    """Messages a second with 1, 2, 4 … workers sharing one digest through PostgreSQL."""
+    import uuid
+
+    import psycopg
+
+    print(f"\n## Delivery workers through PostgreSQL: {messages} messages to smtp-sink\n")
+    row("workers", "seconds", "messages/s")
+    row(*["---"] * 3)
+    port = free_port()
+    sink = subprocess.Popen(
+        ["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    conninfo = postgres.replace("postgresql+psycopg://", "postgresql://")
+    env = {"PRESS_SECRET_KEY": "bench key"}
+    try:
+        for count in workers:
+            schema = f"press_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(conninfo, autocommit=True) as connection:
+                connection.execute(f'CREATE SCHEMA "{schema}"')
+            try:
+                project = sending_project(work, messages, port, 4)
+                toml = project / "press.toml"
+                url = f"{postgres}?options=-csearch_path%3D{schema}"
+                toml.write_text(toml.read_text() + f'\n[storage]\nurl = "{url}"\n')
+                run([PRESS, "subscribers", "import", "list.csv"], project)
+                run([PRESS, "digest", "--week", "2022-W37", "--send", "--queue-only"], project, env)
+                start = time.perf_counter()
+                procs = [
+                    subprocess.Popen(
+                        [PRESS, "deliver", "--worker", "--until-empty"],
+                        cwd=project,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        env={**os.environ, **env},
+                    )
+                    for _ in range(count)
+                ]
+                for process in procs:
+                    process.wait()
+                seconds = time.perf_counter() - start
+                row(count, f"{seconds:.1f}", f"{messages / seconds:.0f}")
+            finally:
+                with psycopg.connect(conninfo, autocommit=True) as connection:
+                    connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--subscribers", default="10000,100000")
-    parser.add_argument("--skip", default="", help="publish or send")
+    parser.add_argument("--skip", default="", help="publish, send or workers")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--worker-messages", type=int, default=20_000)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     options = parser.parse_args()
     missing = [tool for tool in ("hugo", "smtp-sink", "smtp-source") if not shutil.which(tool)]
     if missing:
@@ -175,6 +229,9 @@ def main() -> None:
             publish_bench([int(n) for n in options.sizes.split(",")], options.runs, work)
         if "send" not in options.skip:
             sending_bench([int(n) for n in options.subscribers.split(",")], options.runs, work)
+        if "workers" not in options.skip:
+            counts = [int(n) for n in options.workers.split(",")]
+            workers_bench(counts, options.worker_messages, work, options.postgres)
 
 
 if __name__ == "__main__":
