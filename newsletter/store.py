@@ -382,22 +382,6 @@ def queued(
         ]
 
 
-def skip_departed(engine: Engine, digest_id: int, now: datetime) -> int:
-    """Mark skipped the queued deliveries whose subscriber left after the audience froze."""
-    departed = select(subscribers.c.id).where(subscribers.c.status != "confirmed")
-    with engine.begin() as connection:
-        result = connection.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.digest_id == digest_id,
-                deliveries.c.status == "queued",
-                deliveries.c.subscriber_id.in_(departed),
-            )
-            .values(status="skipped", error="no longer subscribed", updated_at=now)
-        )
-    return int(result.rowcount)
-
-
 def mark_sent(engine: Engine, delivery_id: int, reply: str, message_id: str, now: datetime) -> None:
     """Record the server's acceptance: only ever after its 250 reply."""
     with engine.begin() as connection:

@@ -175,6 +175,10 @@ def create_app(
     def problem(request: Request, title: str, message: str, status: int) -> HTMLResponse:
         return page(request, "message.html.j2", status, title=title, message=message)
 
+    def stale_form(request: Request) -> HTMLResponse:
+        message = "The form had expired. Open the link from your email again."
+        return problem(request, "Please try again", message, 403)
+
     async def form_of(request: Request) -> FormData | None:
         length = request.headers.get("content-length")
         if length is None or not length.isdigit() or int(length) > MAX_BODY:
@@ -269,12 +273,7 @@ def create_app(
     async def confirm(request: Request) -> Response:
         form = await form_of(request)
         if form is None or not csrf_ok(request, form):
-            return problem(
-                request,
-                "Please try again",
-                "The form had expired. Open the link from your email again.",
-                403,
-            )
+            return stale_form(request)
         try:
             email, categories = confirm_token(request.path_params["token"])
         except TokenError as error:
@@ -322,12 +321,7 @@ def create_app(
         if not one_click:
             form = await form_of(request)
             if form is None or not csrf_ok(request, form):
-                return problem(
-                    request,
-                    "Please try again",
-                    "The form had expired. Open the link from your email again.",
-                    403,
-                )
+                return stale_form(request)
         try:
             email = subscriber_of("unsubscribe", token)
         except TokenError as error:
@@ -364,12 +358,7 @@ def create_app(
     async def preferences(request: Request) -> Response:
         form = await form_of(request)
         if form is None or not csrf_ok(request, form):
-            return problem(
-                request,
-                "Please try again",
-                "The form had expired. Open the link from your email again.",
-                403,
-            )
+            return stale_form(request)
         try:
             email = subscriber_of("preferences", request.path_params["token"])
         except TokenError as error:
