@@ -13,9 +13,10 @@ from feeds.model import Post
 from feeds.select import published
 from newsletter.digest import find_category, latest_week, parse_week, previous_week, select_week
 from newsletter.dkim import DkimKey, sign
-from newsletter.message import Envelope, build_message, message_bytes
+from newsletter.message import Envelope
 from newsletter.model import Digest, DigestSettings, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
+from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer
 from press.config import Config
 from press.content import load_posts
@@ -85,6 +86,7 @@ class DigestRun:
     config: Config
     rendered: RenderedDigest
     envelope: Envelope
+    splicer: Splicer
 
     @property
     def digest(self) -> Digest:
@@ -95,9 +97,8 @@ class DigestRun:
 
     def compose(self, recipient: Recipient, dkim: DkimKey | None = None) -> tuple[bytes, str]:
         """One recipient's message as sent, DKIM-signed when a key is given, and its id."""
-        message = build_message(self.config.site, self.rendered, self.envelope, recipient)
-        data = message_bytes(message)
-        return (sign(data, dkim) if dkim else data), str(message["Message-ID"])
+        data, mid = self.splicer.compose(recipient)
+        return (sign(data, dkim) if dkim else data), mid
 
 
 def prepare(
@@ -115,7 +116,7 @@ def prepare(
         list_name=f"{digest.category.name} – {config.site.title}",
         reply_to=settings.reply_to,
     )
-    return DigestRun(config, rendered, envelope), posts
+    return DigestRun(config, rendered, envelope, Splicer(config.site, rendered, envelope)), posts
 
 
 def write_preview(run: DigestRun, folder: Path, signer: Signer) -> list[Path]:

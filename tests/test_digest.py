@@ -325,3 +325,17 @@ def test_the_current_week_has_no_web_copy_yet(project: Path) -> None:
     publish(load_config(project / "press.toml"), datetime(2022, 9, 15, 12, tzinfo=UTC))
     names = sorted(p.name for p in (project / "public" / "newsletter").iterdir())
     assert "2022-W37-china-russia.html" not in names and "2022-W36-china-russia.html" in names
+
+
+def test_spliced_copies_are_byte_identical_to_full_builds() -> None:
+    from newsletter.splice import Splicer
+
+    rendered, config = render_w37()
+    envelope = Envelope(SETTINGS.sender, SEND_TIME, "China-Russia – China Bystander")
+    splicer = Splicer(config.site, rendered, envelope)
+    signer = Signer("test key")
+    addresses = [f"reader{i}@example.com" for i in range(30)] + ["jörg@exämple.de"]
+    for address in addresses:
+        recipient = recipient_for(config, signer, address)
+        assert splicer.compose(recipient) == splicer.full(recipient), address
+    assert splicer.checked is True  # the fast path was taken, not abandoned
