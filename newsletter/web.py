@@ -175,6 +175,10 @@ def create_app(
     def problem(request: Request, title: str, message: str, status: int) -> HTMLResponse:
         return page(request, "message.html.j2", status, title=title, message=message)
 
+    def unsubscribed(request: Request, email: str) -> HTMLResponse:
+        message = f"{email} will get no more email from {site.title}."
+        return page(request, "message.html.j2", title="You are unsubscribed", message=message)
+
     def stale_form(request: Request) -> HTMLResponse:
         message = "The form had expired. Open the link from your email again."
         return problem(request, "Please try again", message, 403)
@@ -330,12 +334,7 @@ def create_app(
             set_status(store, email, "unsubscribed", clock())
         if one_click:  # RFC 8058: a plain 200, no cookies, no page to click through
             return PlainTextResponse("unsubscribed\n")
-        return page(
-            request,
-            "message.html.j2",
-            title="You are unsubscribed",
-            message=f"{email} will get no more email from {site.title}.",
-        )
+        return unsubscribed(request, email)
 
     async def preferences_page(request: Request) -> Response:
         token = request.path_params["token"]
@@ -366,12 +365,7 @@ def create_app(
         categories = chosen(form)
         if not categories:
             set_status(store, email, "unsubscribed", clock())
-            return page(
-                request,
-                "message.html.j2",
-                title="You are unsubscribed",
-                message=f"{email} will get no more email from {site.title}.",
-            )
+            return unsubscribed(request, email)
         set_categories(store, email, categories)
         return page(
             request,
