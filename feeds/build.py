@@ -17,7 +17,6 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.model import Category, Post, Site
-from feeds.posts import permalink_path
 from feeds.select import by_category
 from feeds.text import strip_controls
 
@@ -55,7 +54,7 @@ def category_path(category: Category) -> str:
 
 def permalink(site: Site, post: Post) -> str:
     """A post's absolute URL."""
-    return site.absolute(permalink_path(site, post.slug, post.date))
+    return post.url
 
 
 def entry_id(site: Site, post: Post) -> str:

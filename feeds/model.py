@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
+
+from feeds.markdown import render_markdown, summarise_html
 
 
 @dataclass(frozen=True, order=True)
@@ -45,7 +48,11 @@ class Site:
 
 @dataclass(frozen=True)
 class Post:
-    """One published or draft post, loaded and validated from a Markdown file."""
+    """One published or draft post, loaded and validated from a Markdown file.
+
+    Its HTML (and the summary made from it) is rendered on first use: a publish renders
+    only the posts that some feed, page or digest shows.
+    """
 
     source: str
     title: str
@@ -53,9 +60,9 @@ class Post:
     date: datetime
     categories: tuple[Category, ...]
     body: str
-    html: str
-    summary: str
+    url: str  # the post's absolute URL: relative links in the body resolve against it
     author: str
+    summary_given: str | None = None  # the front matter's summary, when it has one
     updated: datetime | None = None
     image: str | None = None
     caption: str | None = None
@@ -64,6 +71,16 @@ class Post:
     draft: bool = False
     guid: str | None = None
     tags: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def html(self) -> str:
+        """The body as sanitised HTML with absolute links."""
+        return render_markdown(self.body, self.url)
+
+    @cached_property
+    def summary(self) -> str:
+        """The front matter's summary, else the plain text of the first paragraph."""
+        return self.summary_given if self.summary_given is not None else summarise_html(self.html)
 
     @property
     def modified(self) -> datetime:

@@ -7,6 +7,7 @@ One bad post never stops the others: ``parse_posts`` reports it and goes on.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -15,7 +16,6 @@ from typing import Any, TypeVar
 import yaml
 
 from feeds.errors import PostError, Problem
-from feeds.markdown import render_markdown, summarise_html
 from feeds.model import Category, Post, Site
 from feeds.text import plain_text, slugify, strip_controls
 
@@ -38,6 +38,12 @@ KNOWN_KEYS = (
     "draft",
     "guid",
     "tags",
+)
+TYPED_KEYS = frozenset({"date", "updated", "comments", "draft"})
+NULL_TAG = "tag:yaml.org,2002:null"
+PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "null", "bool", "int", "float", "timestamp", "seq", "map")
 )
 
 
@@ -144,8 +150,6 @@ def parse_post(
     updated = _optional(fields, "updated", lambda f: _datetime(path, "updated", f, site))
     if updated is not None and updated < when:
         warn(Problem(path, fields["updated"].line, "updated: earlier than date", "warning"))
-    permalink = site.absolute(permalink_path(site, slug, when))
-    html = render_markdown(body, permalink)
     summary_field = fields.get("summary")
     summary = plain_text(_text(path, "summary", summary_field)) if summary_field else None
     if not body.strip():
@@ -157,8 +161,8 @@ def parse_post(
         date=when,
         categories=categories,
         body=body,
-        html=html,
-        summary=summary if summary is not None else summarise_html(html),
+        url=site.absolute(permalink_path(site, slug, when)),
+        summary_given=summary,
         author=_optional(fields, "author", lambda f: plain_text(_text(path, "author", f)))
         or site.author,
         updated=updated,
@@ -213,7 +217,7 @@ def _parse_yaml(path: str, front: str) -> dict[str, _Field]:
             if key in fields:
                 raise PostError(path, line, f"{key}: given twice")
             try:
-                value = loader.construct_object(value_node, deep=True)
+                value = _value(loader, key, value_node)
             except ValueError as error:  # "2022-13-45" looks like a date to YAML
                 raise PostError(path, line, f"{key}: not a date: {error}") from None
             fields[key] = _Field(value_node, value, line)
@@ -227,6 +231,16 @@ def _parse_yaml(path: str, front: str) -> dict[str, _Field]:
         raise PostError(path, None, f"front matter is not valid YAML: {error}") from None
     finally:
         loader.dispose()
+
+
+def _value(loader: Any, key: str, node: yaml.Node) -> Any:
+    """A field's value: built by YAML for typed fields; text stays the scalar as written
+    (read by ``_text``), which spares building values nobody reads."""
+    if key in TYPED_KEYS or node.tag not in PLAIN_TAGS:  # an unknown tag fails here
+        return loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.ScalarNode):
+        return None if node.tag == NULL_TAG else node.value
+    return node.value  # the nodes of a list or mapping: empty when the list is
 
 
 def _optional(fields: dict[str, _Field], key: str, read: Callable[[_Field], T]) -> T | None:
@@ -260,11 +274,18 @@ def _names(path: str, key: str, item: _Field) -> tuple[str, ...]:
 def _categories(path: str, item: _Field) -> tuple[Category, ...]:
     categories = []
     for name in _names(path, "categories", item):
-        slug = slugify(name)
-        if not slug:
+        category = _category(name)
+        if category is None:
             raise PostError(path, item.line, f"categories: {name!r} has no letters or digits")
-        categories.append(Category(name, slug))
+        categories.append(category)
     return tuple(categories)
+
+
+@functools.lru_cache(maxsize=4096)
+def _category(name: str) -> Category | None:
+    """One category per name (a site has few, and ten thousand posts name them)."""
+    slug = slugify(name)
+    return Category(name, slug) if slug else None
 
 
 def _datetime(path: str, key: str, item: _Field, site: Site) -> datetime:

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from feeds.errors import Problem
 
+SKIPPED = (".", "#", "_")  # hidden files, editor backups and drafts folders like _drafts
+
 
 def post_paths(folder: Path) -> list[Path]:
     """Every ``*.md`` file below ``folder``, skipping hidden files and editor backups."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        path
-        for path in folder.rglob("*.md")
-        if not any(part.startswith((".", "#", "_")) for part in path.relative_to(folder).parts)
-        and path.is_file()
-    )
+    found: list[str] = []
+    for top, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(SKIPPED)]
+        found.extend(
+            os.path.join(top, name)
+            for name in files
+            if name.endswith(".md")
+            and not name.startswith(SKIPPED)
+            and os.path.isfile(os.path.join(top, name))
+        )
+    return [Path(name) for name in sorted(found)]
 
 
 def display_path(path: Path, root: Path) -> str:
     """A path as the user knows it: relative to the project folder where it can be."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+    text, base = str(path), str(root).rstrip("/") + "/"
+    return text[len(base) :] if text.startswith(base) else text
 
 
 def read_sources(folder: Path, root: Path, problems: list[Problem]) -> Iterator[tuple[str, bytes]]:
