@@ -63,6 +63,7 @@ class Post:
     url: str  # the post's absolute URL: relative links in the body resolve against it
     author: str
     summary_given: str | None = None  # the front matter's summary, when it has one
+    fingerprint: str = ""  # a hash of the file: equal when nothing in it changed
     updated: datetime | None = None
     image: str | None = None
     caption: str | None = None

@@ -5,6 +5,7 @@ Pure functions from posts and templates to bytes, like the feeds beside them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from jinja2 import Environment
 from feeds.build import Feed, category_path, permalink
 from feeds.discovery import FeedLink, feed_links
 from feeds.model import Category, Post, Site
+from feeds.output import Output, always, output_key, posts_key
 from feeds.posts import permalink_path
 from feeds.select import by_category
 from feeds.text import long_date
@@ -82,13 +84,37 @@ def _render(env: Environment, name: str, **context: Any) -> bytes:
     return env.get_template(name).render(**context).encode("utf-8")
 
 
+def _post_page(
+    env: Environment,
+    site: Site,
+    settings: PageSettings,
+    post: Post,
+    newer: Post | None,
+    older: Post | None,
+    head_feeds: list[FeedLink],
+) -> bytes:
+    return _render(
+        env,
+        "post.html.j2",
+        site=site,
+        post=post_summary(site, post, settings),
+        newer=newer and {"title": newer.title, "url": post_link(site, newer)},
+        older=older and {"title": older.title, "url": post_link(site, older)},
+        canonical=permalink(site, post),
+        description=post.summary,
+        image=post.image,
+        og_type="article",
+        head_feeds=head_feeds,
+    )
+
+
 def build_pages(
     env: Environment,
     site: Site,
     posts: Sequence[Post],
     feeds: Sequence[Feed],
     settings: PageSettings,
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[Output]:
     """Every page, one at a time: posts, category archives (paginated), the home page.
 
     ``posts`` are the published posts, newest first.
@@ -99,29 +125,26 @@ def build_pages(
         newer = posts[index - 1] if index > 0 else None
         older = posts[index + 1] if index + 1 < len(posts) else None
         category_feeds = [feed_of.get(f"category/{c.slug}") for c in post.categories]
-        url = permalink(site, post)
-        yield (
+        yield Output(
             page_file(permalink_path(site, post.slug, post.date)),
-            _render(
+            output_key("post", settings, posts_key((post, newer, older))),
+            functools.partial(
+                _post_page,
                 env,
-                "post.html.j2",
-                site=site,
-                post=post_summary(site, post, settings),
-                newer=newer and {"title": newer.title, "url": post_link(site, newer)},
-                older=older and {"title": older.title, "url": post_link(site, older)},
-                canonical=url,
-                description=post.summary,
-                image=post.image,
-                og_type="article",
-                head_feeds=_links(site, [site_feed, *category_feeds], settings.formats),
+                site,
+                settings,
+                post,
+                newer,
+                older,
+                _links(site, [site_feed, *category_feeds], settings.formats),
             ),
         )
     groups = by_category(posts)
     for category, entries in groups.items():
         yield from _category_pages(env, site, category, entries, feed_of, site_feed, settings)
-    yield (
+    yield always(
         "index.html",
-        _render(
+        lambda: _render(
             env,
             "index.html.j2",
             site=site,
@@ -148,30 +171,47 @@ def _category_pages(
     feed_of: dict[str, Feed],
     site_feed: Feed | None,
     settings: PageSettings,
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[Output]:
     per_page = settings.per_page
     pages = max(1, -(-len(entries) // per_page))
-    category_feed = feed_of.get(f"category/{category.slug}")
+    feeds = (feed_of.get(f"category/{category.slug}"), site_feed)
     for page in range(1, pages + 1):
         chunk = entries[(page - 1) * per_page : page * per_page]
         path = archive_path(category, page)
-        yield (
+        yield Output(
             page_file(path),
-            _render(
-                env,
-                "category.html.j2",
-                site=site,
-                category=category,
-                posts=[post_summary(site, p, settings) for p in chunk],
-                page=page,
-                pages=pages,
-                newer_url=site.path(archive_path(category, page - 1)) if page > 1 else None,
-                older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
-                feeds=_links(site, [category_feed], settings.formats),
-                canonical=site.absolute(path),
-                description=f"{category.name} commentary from {site.title}",
-                image=None,
-                og_type="website",
-                head_feeds=_links(site, [category_feed, site_feed], settings.formats),
+            output_key("archive", category, page, pages, settings, posts_key(chunk)),
+            functools.partial(
+                _archive_page, env, site, settings, category, chunk, page, pages, feeds
             ),
         )
+
+
+def _archive_page(
+    env: Environment,
+    site: Site,
+    settings: PageSettings,
+    category: Category,
+    chunk: Sequence[Post],
+    page: int,
+    pages: int,
+    feeds: tuple[Feed | None, Feed | None],
+) -> bytes:
+    category_feed, site_feed = feeds
+    return _render(
+        env,
+        "category.html.j2",
+        site=site,
+        category=category,
+        posts=[post_summary(site, p, settings) for p in chunk],
+        page=page,
+        pages=pages,
+        newer_url=site.path(archive_path(category, page - 1)) if page > 1 else None,
+        older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
+        feeds=_links(site, [category_feed], settings.formats),
+        canonical=site.absolute(archive_path(category, page)),
+        description=f"{category.name} commentary from {site.title}",
+        image=None,
+        og_type="website",
+        head_feeds=_links(site, [category_feed, site_feed], settings.formats),
+    )

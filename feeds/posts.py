@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -17,6 +18,7 @@ import yaml
 
 from feeds.errors import PostError, Problem
 from feeds.model import Category, Post, Site
+from feeds.select import newest_first
 from feeds.text import plain_text, slugify, strip_controls
 
 T = TypeVar("T")
@@ -69,6 +71,14 @@ class Loaded:
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """What one file gave: its post, or None when it could not be loaded, and problems."""
+
+    post: Post | None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
 class _Field:
     """One front-matter value with the line it stands on (1-based, in the file)."""
 
@@ -90,16 +100,26 @@ def parse_posts(sources: Iterable[tuple[str, bytes]], site: Site) -> Loaded:
     newest first. A slug used twice keeps the first path in sorted order and reports the
     others.
     """
+    return collect(parse_source(path, data, site) for path, data in sources)
+
+
+def parse_source(path: str, data: bytes, site: Site) -> Parsed:
+    """One file's post (None when it failed) and the problems met in it."""
+    problems: list[Problem] = []
+    try:
+        return Parsed(parse_post(path, data, site, problems.append), tuple(problems))
+    except PostError as error:
+        return Parsed(None, (error.problem, *problems))
+
+
+def collect(results: Iterable[Parsed]) -> Loaded:
+    """The posts of many files, newest first, each slug kept once, and all problems."""
     posts: list[Post] = []
     problems: list[Problem] = []
-    for path, data in sources:
-        warnings: list[Problem] = []
-        try:
-            posts.append(parse_post(path, data, site, warnings.append))
-        except PostError as error:
-            problems.append(error.problem)
-        finally:
-            problems.extend(warnings)
+    for result in results:
+        if result.post is not None:
+            posts.append(result.post)
+        problems.extend(result.problems)
     kept: dict[str, Post] = {}
     for post in sorted(posts, key=lambda p: p.source):
         if post.slug in kept:
@@ -108,8 +128,7 @@ def parse_posts(sources: Iterable[tuple[str, bytes]], site: Site) -> Loaded:
         else:
             kept[post.slug] = post
     problems.sort(key=lambda p: (p.path, p.line or 0))
-    ordered = sorted(kept.values(), key=lambda p: (p.date, p.slug), reverse=True)
-    return Loaded(tuple(ordered), tuple(problems))
+    return Loaded(tuple(newest_first(kept.values())), tuple(problems))
 
 
 def parse_post(
@@ -162,6 +181,7 @@ def parse_post(
         categories=categories,
         body=body,
         url=site.absolute(permalink_path(site, slug, when)),
+        fingerprint=hashlib.blake2b(data, digest_size=12).hexdigest(),
         summary_given=summary,
         author=_optional(fields, "author", lambda f: plain_text(_text(path, "author", f)))
         or site.author,

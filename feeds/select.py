@@ -10,8 +10,13 @@ from feeds.model import Category, Post
 
 def published(posts: Iterable[Post], now: datetime) -> tuple[Post, ...]:
     """The posts a reader may see at ``now``, newest first."""
-    visible = [p for p in posts if not p.draft and p.date <= now]
-    return tuple(sorted(visible, key=lambda p: (p.date, p.slug), reverse=True))
+    return tuple(newest_first(p for p in posts if not p.draft and p.date <= now))
+
+
+def newest_first(posts: Iterable[Post]) -> list[Post]:
+    """Posts by date, newest first; the slug orders posts of the same moment."""
+    # The timestamp, not the datetime: comparing aware datetimes asks each for its offset.
+    return sorted(posts, key=lambda p: (p.date.timestamp(), p.slug), reverse=True)
 
 
 def by_category(posts: Iterable[Post]) -> dict[Category, tuple[Post, ...]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from jinja2 import Environment
@@ -11,6 +12,7 @@ from feeds.build import Feed, atom_and_rss, plan_feeds
 from feeds.discovery import feeds_index, opml
 from feeds.jsonfeed import json_feed
 from feeds.model import Post, Site
+from feeds.output import Output, always, made, output_key, posts_key
 from feeds.pages import PageSettings, build_pages
 
 
@@ -37,13 +39,17 @@ def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, byte
     return files
 
 
+def _one(files: Callable[[], dict[str, bytes]], name: str) -> bytes:
+    return files()[name]
+
+
 def build_site(
     site: Site,
     posts: Sequence[Post],
     settings: FeedSettings,
     env: Environment,
     pages: PageSettings | None = None,
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[Output]:
     """Every published file, one at a time (so memory holds one, not the site): the
     feeds, their index and OPML, the pages, the stylesheet.
 
@@ -51,11 +57,14 @@ def build_site(
     """
     feeds = plan_feeds(site, posts, settings.items)
     for feed in feeds:
-        yield from feed_files(site, feed, settings).items()
-    yield "feeds/index.html", feeds_index(env, site, feeds, settings.formats)
-    yield "feeds/feeds.opml", opml(site, feeds, settings.formats)
+        key = output_key("feed", feed.key, settings, posts_key(feed.entries))
+        files = functools.cache(functools.partial(feed_files, site, feed, settings))
+        for kind in settings.formats:
+            yield Output(feed.path(kind), key, functools.partial(_one, files, feed.path(kind)))
+    yield always("feeds/index.html", lambda: feeds_index(env, site, feeds, settings.formats))
+    yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
     pages = pages or PageSettings(formats=settings.formats)
     if pages.enabled:
         yield from build_pages(env, site, posts, feeds, pages)
     if env.loader is not None:
-        yield "style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8")
+        yield made("style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 
 from jinja2 import Environment
 
 from feeds.model import Category, Post, Site
+from feeds.output import Output, always, output_key, posts_key
 from newsletter.digest import digest_weeks, in_category, select_week
 from newsletter.model import DigestSettings, Week
 from newsletter.render import count_text, render_web_copy, week_dates
@@ -19,7 +21,7 @@ def web_copies(
     category: Category,
     settings: DigestSettings,
     before: Week,
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[Output]:
     """A web copy of every digest of ``category`` before ``before``, and an index of them,
     one file at a time.
 
@@ -31,7 +33,11 @@ def web_copies(
         weekly.setdefault(Week.of(post.date.astimezone(site.timezone).date()), []).append(post)
     for week in digest_weeks(posts, category, site.timezone, before):
         digest = select_week(weekly[week], category, week, site.timezone)
-        yield digest.web_path, render_web_copy(env, site, digest, settings)
+        yield Output(
+            digest.web_path,
+            output_key("web copy", str(week), settings, posts_key(digest.posts)),
+            functools.partial(render_web_copy, env, site, digest, settings),
+        )
         listed.append(
             {
                 "url": site.absolute(digest.web_path),
@@ -41,9 +47,11 @@ def web_copies(
                 "titles": [p.title for p in digest.posts],
             }
         )
-    yield (
+    yield always(
         "newsletter/index.html",
-        env.get_template("newsletter.html.j2")
-        .render(site=site, category=category, digests=listed, head_feeds=[])
-        .encode("utf-8"),
+        lambda: (
+            env.get_template("newsletter.html.j2")
+            .render(site=site, category=category, digests=listed, head_feeds=[])
+            .encode("utf-8")
+        ),
     )

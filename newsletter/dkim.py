@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dkim
-
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -27,6 +25,8 @@ class DkimKey:
 
 def sign(data: bytes, key: DkimKey) -> bytes:
     """The message with a ``DKIM-Signature`` header in front; the rest is not re-folded."""
+    import dkim  # dkimpy and dnspython: loaded only by a run that signs
+
     signature: bytes = dkim.sign(
         message=data,
         selector=key.selector.encode(),

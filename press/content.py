@@ -1,15 +1,155 @@
-"""Loading the project's posts: the files read by ``press``, parsed by ``feeds``."""
+"""Loading the project's posts: the files read by ``press``, parsed by ``feeds``.
+
+A publish keeps what it parsed in ``var/posts-cache/``: each post (with its HTML, once
+rendered) under its path, size and modification time, spread over a few files by a
+hash of the path so that a change rewrites one of them. The next load reads and parses
+only the files whose size or time changed, and takes the rest from there. A cache file
+is ignored when the site settings or press's code changed since it was written, or it
+cannot be read: that costs time, never a wrong post.
+"""
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import os
+import pickle
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
 from feeds.errors import Problem
-from feeds.posts import Loaded, parse_posts
+from feeds.posts import Loaded, Parsed, collect, parse_source
 from press.config import Config
-from press.files import read_sources
+from press.files import display_path, post_paths
+from press.write import write_atomic
+
+CACHE = "posts-cache"
+SHARDS = 16
+CODE = Path(__file__).parent.parent / "feeds"
+
+Stamp = tuple[int, int]  # size, modification time in nanoseconds
+Entry = tuple[Stamp, Parsed]
 
 
-def load_posts(config: Config) -> Loaded:
-    """Every post under the posts folder, with every problem met on the way."""
-    unreadable: list[Problem] = []
-    loaded = parse_posts(read_sources(config.folder("posts"), config.root, unreadable), config.site)
-    return Loaded(loaded.posts, (*unreadable, *loaded.problems))
+@dataclass
+class PostCache:
+    """Parsed files by display path, with the stamp each was parsed at, and which of
+    the cache files no longer match what is here (to be written)."""
+
+    key: str
+    entries: dict[str, Entry] = field(default_factory=dict)
+    stale: set[int] = field(default_factory=lambda: set(range(SHARDS)))
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.stale)
+
+
+def shard(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8")) % SHARDS
+
+
+def post_stamps(config: Config) -> dict[str, tuple[str, Stamp | None]]:
+    """Each post file by display path: its path, size and time (None if it vanished)."""
+    stamps: dict[str, tuple[str, Stamp | None]] = {}
+    root = str(config.root).rstrip("/") + "/"
+    for path in post_paths(config.folder("posts")):
+        try:
+            stat = os.stat(path)
+            stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            stamp = None
+        stamps[path[len(root) :] if path.startswith(root) else path] = (path, stamp)
+    return stamps
+
+
+def cache_key(config: Config) -> str:
+    """What parsing depends on besides the file: the site settings and the parser's code."""
+    digest = hashlib.sha256(repr(config.site).encode())
+    for path in sorted(CODE.glob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def open_cache(config: Config) -> PostCache:
+    """The cache the last publish left; what of it cannot be used is marked stale."""
+    cache = PostCache(cache_key(config), stale=set())
+    folder = config.folder("var") / CACHE
+    for number in range(SHARDS):
+        try:
+            with open(folder / f"{number:02}.pickle", "rb") as handle:
+                gc.disable()  # a collection in the middle of the load doubles its time
+                try:
+                    key, entries = pickle.load(handle)
+                finally:
+                    gc.enable()
+        except Exception:  # missing, cut short, from another version: parse again
+            cache.stale.add(number)
+            continue
+        if key != cache.key or not isinstance(entries, dict):
+            cache.stale.add(number)
+            continue
+        cache.entries.update(entries)
+    return cache
+
+
+def save_cache(config: Config, cache: PostCache) -> None:
+    """Write the cache files whose posts changed (with any HTML rendered since)."""
+    parts: dict[int, dict[str, Entry]] = {number: {} for number in cache.stale}
+    for name, entry in cache.entries.items():
+        number = shard(name)
+        if number in parts:
+            parts[number][name] = entry
+    folder = config.folder("var") / CACHE
+    for number, entries in parts.items():
+        data = pickle.dumps((cache.key, entries), protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomic(folder / f"{number:02}.pickle", data)
+    cache.stale.clear()
+
+
+def load_posts(
+    config: Config,
+    cache: PostCache | None = None,
+    stamps: dict[str, tuple[str, Stamp | None]] | None = None,
+) -> Loaded:
+    """Every post under the posts folder, with every problem met on the way.
+
+    With a ``cache``, unchanged files are taken from it and the cache is brought up to
+    date (``cache.changed`` tells whether it needs saving).
+    """
+    site = config.site
+    folder = config.folder("posts")
+    stamps = post_stamps(config) if stamps is None else stamps
+    results: list[Parsed] = []
+    if not folder.is_dir():
+        problem = Problem(display_path(folder, config.root), None, "the posts folder is missing")
+        results.append(Parsed(None, (problem,)))
+    kept: dict[str, tuple[Stamp, Parsed]] = {}
+    for name, (path, stamp) in stamps.items():
+        known = cache.entries.get(name) if cache is not None else None
+        if known is not None and stamp is not None and known[0] == stamp:
+            kept[name] = known
+            results.append(known[1])
+            continue
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            results.append(
+                Parsed(None, (Problem(name, None, f"cannot be read: {error.strerror}"),))
+            )
+            continue
+        parsed = parse_source(name, data, site)
+        results.append(parsed)
+        if stamp is not None:
+            kept[name] = (stamp, parsed)
+    if cache is not None:
+        for name in kept.keys() ^ cache.entries.keys():  # new files, and files gone
+            cache.stale.add(shard(name))
+        for name, entry in kept.items():
+            if cache.entries.get(name) is not entry:  # parsed again
+                cache.stale.add(shard(name))
+        cache.entries = kept
+    return collect(results)

@@ -11,6 +11,7 @@ from jinja2 import Environment
 
 from feeds.build import SUFFIXES
 from feeds.model import Post
+from feeds.output import Output
 from feeds.pages import PageSettings
 from feeds.posts import Loaded
 from feeds.select import next_due, published
@@ -20,7 +21,7 @@ from newsletter.digest import find_category
 from newsletter.model import Week
 from press import state
 from press.config import Config
-from press.content import load_posts
+from press.content import PostCache, cache_key, load_posts, open_cache, post_stamps, save_cache
 from press.digest import digest_settings
 from press.lock import held
 from press.templates import template_env
@@ -49,7 +50,7 @@ def feed_settings(config: Config) -> FeedSettings:
 
 def digest_archive(
     config: Config, posts: Sequence[Post], env: Environment, now: datetime
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[Output]:
     """Web copies of every complete week's digest of the newsletter's category."""
     site = config.site
     settings = digest_settings(config)
@@ -85,13 +86,17 @@ def publish(
     """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
-        key = state.inputs_key(config)
+        build = state.build_key(config)
+        stamps = post_stamps(config)
+        key = state.inputs_key(build, stamps)
         known = None if force else state.unchanged(config, now, key)
         if known is not None:
             return PublishResult(
                 Loaded(()), known.published, WriteReport(), fast=True, files=known.files
             )
-        loaded = load_posts(config)
+        # --force: a clean build, without the post cache or any file left as it was.
+        cache = PostCache(cache_key(config)) if force else open_cache(config)
+        loaded = load_posts(config, cache, stamps)
         posts = published(loaded.posts, now)
         settings = feed_settings(config)
         env = template_env(config)
@@ -99,11 +104,15 @@ def publish(
             build_site(config.site, posts, settings, env, page_settings(config)),
             digest_archive(config, posts, env, now),
         )
-        report = write_tree(config.folder("public"), files, var / "public-manifest.json")
+        reuse = (lambda output: False) if force else state.reusable(config, build)
+        report = write_tree(config.folder("public"), files, var / "public-manifest.json", reuse)
         result = PublishResult(loaded, len(posts), report)
         names = report.written + report.unchanged
         result.files = len(names)
-        state.save(config, key, now, next_due(loaded.posts, now), names, len(posts))
+        outputs = state.output_keys(build, report.keys)
+        state.save(config, key, now, next_due(loaded.posts, now), names, len(posts), outputs)
+        if cache.changed:  # a post parsed, or one gone: the next load needs to know
+            save_cache(config, cache)
         if settings.hub:
             changed = [config.site.absolute(p) for p in report.written if is_feed(p)]
             result.announced, result.announce_failed = announce(

@@ -213,20 +213,22 @@ def snapshot(config: Config) -> dict[str, tuple[int, int]]:
     found: dict[str, tuple[int, int]] = {}
     templates = config.folder("templates")
     paths = post_paths(config.folder("posts"))
-    paths += sorted(p for p in templates.rglob("*") if p.is_file()) if templates.is_dir() else []
+    paths += (
+        sorted(str(p) for p in templates.rglob("*") if p.is_file()) if templates.is_dir() else []
+    )
     for path in paths:
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except FileNotFoundError:
             continue
-        found[str(path)] = (stat.st_mtime_ns, stat.st_size)
+        found[path] = (stat.st_mtime_ns, stat.st_size)
     return found
 
 
 def publish_and_plan(config: Config, reason: str) -> datetime | None:
     """Publish, log what changed, and return when the next future-dated post comes due."""
     now = _now()
-    result = publish(config, now, force=True)  # called when something changed or came due
+    result = publish(config, now)  # called when something changed or came due
     report = result.report
     log.info(
         "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from feeds.output import Output, output_key
 from press.config import Config
-from press.files import post_paths
+from press.content import Stamp
 from press.write import write_atomic
 
 STATE = "publish-state.json"
@@ -28,10 +30,10 @@ def _files(folder: Path, pattern: str) -> list[Path]:
     return sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.is_dir() else []
 
 
-def inputs_key(config: Config) -> str:
-    """A fingerprint of everything a publish reads."""
+def build_key(config: Config) -> str:
+    """A fingerprint of what every output depends on: settings, templates and code."""
     digest = hashlib.sha256(config.path.read_bytes())
-    paths = post_paths(config.folder("posts")) + _files(config.folder("templates"), "*")
+    paths = _files(config.folder("templates"), "*")
     for folder in CODE:
         paths += _files(folder, "*.py")
     for path in paths:
@@ -40,6 +42,14 @@ def inputs_key(config: Config) -> str:
         except FileNotFoundError:
             continue
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def inputs_key(build: str, posts: dict[str, tuple[str, Stamp | None]]) -> str:
+    """A fingerprint of everything a publish reads: ``build_key`` and the posts' stamps."""
+    digest = hashlib.sha256(build.encode())
+    for name, (_, stamp) in posts.items():
+        digest.update(f"{name}\0{stamp}\n".encode())
     return digest.hexdigest()
 
 
@@ -71,7 +81,7 @@ def unchanged(config: Config, now: datetime, key: str) -> Known | None:
         return None
     public = config.folder("public")
     files: dict[str, list[int]] = state.get("files", {})
-    for name, (size, mtime) in files.items():
+    for name, (size, mtime, *_) in files.items():
         try:
             stat = (public / name).stat()
         except FileNotFoundError:
@@ -88,13 +98,19 @@ def save(
     next_due: datetime | None,
     names: list[str],
     published: int,
+    outputs: dict[str, str] | None = None,
 ) -> None:
-    """Record what this publish was made from and what it left in ``public/``."""
+    """Record what this publish was made from and what it left in ``public/``.
+
+    ``outputs`` holds each file's key (``feeds.output``), made whole with ``key``'s build
+    part by the caller: a later publish leaves a file whose key is the same as it is.
+    """
     public = config.folder("public")
+    outputs = outputs or {}
     files = {}
     for name in names:
         stat = (public / name).stat()
-        files[name] = [stat.st_size, stat.st_mtime_ns]
+        files[name] = [stat.st_size, stat.st_mtime_ns, outputs.get(name, "")]
     state = {
         "inputs": key,
         "week": week_of(now, config),
@@ -103,6 +119,37 @@ def save(
         "published": published,
     }
     write_atomic(config.folder("var") / STATE, json.dumps(state).encode())
+
+
+def output_keys(build: str, keys: dict[str, str]) -> dict[str, str]:
+    """Each output's key joined with the build key (settings, templates, code); an
+    output without a key is made every time, so it keeps none."""
+    return {name: output_key(build, key) if key else "" for name, key in keys.items()}
+
+
+def reusable(config: Config, build: str) -> Callable[[Output], bool]:
+    """Whether an output may be left as the last publish wrote it: same key (so the same
+    inputs, settings, templates and code), and the file on disk as it was left."""
+    try:
+        state: dict[str, Any] = json.loads((config.folder("var") / STATE).read_text())
+        files: dict[str, list[Any]] = state["files"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return lambda output: False
+    public = config.folder("public")
+
+    def reuse(output: Output) -> bool:
+        known = files.get(output.name)
+        if not output.key or not known or len(known) < 3 or not known[2]:
+            return False
+        if known[2] != output_key(build, output.key):
+            return False
+        try:
+            stat = (public / output.name).stat()
+        except OSError:
+            return False
+        return [stat.st_size, stat.st_mtime_ns] == known[:2]
+
+    return reuse
 
 
 def forget(config: Config) -> None:

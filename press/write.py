@@ -6,9 +6,11 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from feeds.output import Output
 
 
 @dataclass
@@ -18,6 +20,8 @@ class WriteReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    reused: int = 0  # of the unchanged: not even made, their inputs were the same
+    keys: dict[str, str] = field(default_factory=dict)  # each output's key, by path
 
 
 def write_atomic(path: Path, data: bytes, made: set[Path] | None = None) -> None:
@@ -53,20 +57,32 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
-def write_tree(root: Path, files: Iterable[tuple[str, bytes]], manifest: Path) -> WriteReport:
-    """Make ``root`` hold ``files``: write what changed, remove what we wrote before and
+def write_tree(
+    root: Path,
+    outputs: Iterable[Output],
+    manifest: Path,
+    reuse: Callable[[Output], bool] = lambda output: False,
+) -> WriteReport:
+    """Make ``root`` hold ``outputs``: write what changed, remove what we wrote before and
     no longer produce. Files we never wrote (a favicon the user put there) are left alone.
 
+    An output that ``reuse`` accepts is left as it is on disk without being made.
     ``manifest`` records the paths written, for the next run's removals.
     """
     report = WriteReport()
     produced: set[str] = set()
     made: set[Path] = set()
-    for name, data in files:
+    for output in outputs:
+        name = output.name
         if name in produced:
             raise ValueError(f"two outputs want {name}")
         produced.add(name)
-        path = root / name
+        report.keys[name] = output.key
+        if reuse(output):
+            report.unchanged.append(name)
+            report.reused += 1
+            continue
+        path, data = root / name, output.make()
         if _same(path, data):
             report.unchanged.append(name)
         else:

@@ -1,0 +1,149 @@
+"""Incremental publishing: the post cache and the outputs left as they were.
+
+The one promise that matters: after any change, an incremental publish leaves exactly
+the files a clean build in an empty folder would make.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import press.content
+from feeds.model import Site
+from feeds.posts import Parsed, parse_source
+from press.config import load_config
+from press.publish import PublishResult, publish
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def run(project: Path, force: bool = False) -> PublishResult:
+    return publish(load_config(project / "press.toml"), NOW, force=force)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def clean_build(project: Path, tmp_path: Path) -> dict[str, bytes]:
+    fresh = tmp_path / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.copytree(project, fresh, ignore=shutil.ignore_patterns("public", "var"))
+    run(fresh)
+    return tree(fresh / "public")
+
+
+def post(project: Path, prefix: str) -> Path:
+    return next((project / "posts").glob(f"{prefix}*.md"))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+CHANGES: list[tuple[str, Callable[[Path], None]]] = [
+    ("edit a body", lambda p: edit(post(p, "2022-09-16"), "Samarkand.", "Samarkand!")),
+    ("retitle a post", lambda p: edit(post(p, "2022-09-0"), "title: ", "title: Now ")),
+    (
+        "add a post",
+        lambda p: (p / "posts" / "new.md").write_text(
+            "---\ntitle: New\ndate: 2022-09-20T09:00:00+01:00\ncategories: [China-Russia, Trade]"
+            "\n---\nA new post, in a new category.\n"
+        ),
+    ),
+    ("recategorise", lambda p: edit(p / "posts" / "new.md", "Trade", "Energy")),
+    ("remove a post", lambda p: post(p, "2022-09-16").unlink()),
+    ("break a post", lambda p: edit(p / "posts" / "new.md", "title: New", "title: [")),
+    (
+        "change a setting",
+        lambda p: (p / "press.toml").write_text(
+            (p / "press.toml").read_text() + "\n[pages]\nper_page = 3\n"
+        ),
+    ),
+    (
+        "change a template",
+        lambda p: edit(p / "templates" / "post.html.j2", "<article", "<article data-x"),
+    ),
+]
+
+
+def test_every_incremental_publish_equals_a_clean_build(project: Path, tmp_path: Path) -> None:
+    run(project)
+    for label, change in CHANGES:
+        change(project)
+        result = run(project)
+        assert not result.fast, label
+        assert tree(project / "public") == clean_build(project, tmp_path), label
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files parsed (the real parser runs; this only counts)."""
+    seen: list[str] = []
+
+    def counting(path: str, data: bytes, site: Site) -> Parsed:
+        seen.append(path)
+        return parse_source(path, data, site)
+
+    monkeypatch.setattr(press.content, "parse_source", counting)
+    return seen
+
+
+def test_only_changed_posts_are_parsed_again(project: Path, parses: list[str]) -> None:
+    run(project)
+    assert len(parses) == 10
+    parses.clear()
+    edit(post(project, "2022-09-16"), "Samarkand.", "Samarkand!")
+    result = run(project)
+    assert [Path(p).name for p in parses] == [post(project, "2022-09-16").name]
+    # Its page, its neighbours' pages, the feeds and archive pages that list it are made
+    # again; the other posts' pages are left as they were.
+    assert result.report.reused >= 7
+    assert "2022/09/16/" in " ".join(result.report.written)
+    parses.clear()
+    assert not run(project, force=True).fast and len(parses) == 10  # --force: no cache
+
+
+def test_a_changed_site_setting_parses_everything_again(project: Path, parses: list[str]) -> None:
+    run(project)
+    parses.clear()
+    edit(project / "press.toml", 'url = "https://', 'url = "https://www.')
+    run(project)
+    assert len(parses) == 10
+    atom = (project / "public" / "feeds" / "all.atom.xml").read_text()
+    assert "https://www." in atom
+
+
+def test_an_unreadable_cache_costs_time_not_posts(project: Path, tmp_path: Path) -> None:
+    run(project)
+    cache = project / "var" / press.content.CACHE
+    shards = sorted(cache.iterdir())
+    assert shards
+    shards[0].write_bytes(b"not a pickle")
+    shards[1].write_bytes(shards[1].read_bytes()[:20])
+    shards[2].unlink()
+    edit(post(project, "2022-09-16"), "Samarkand.", "Samarkand!")
+    result = run(project)
+    assert result.published == 10 and not result.loaded.problems
+    assert tree(project / "public") == clean_build(project, tmp_path)
+    assert len(list(cache.iterdir())) == press.content.SHARDS  # written whole again
+
+
+def test_a_file_changed_in_public_is_made_again(project: Path) -> None:
+    first = run(project)
+    assert "feeds/all.atom.xml" in first.report.written
+    page = project / "public" / "feeds" / "all.atom.xml"
+    original = page.read_bytes()
+    page.write_bytes(b"edited by hand")
+    result = run(project)
+    assert page.read_bytes() == original
+    assert page.relative_to(project / "public").as_posix() in result.report.written
