@@ -1,13 +1,15 @@
 """The sender: works through a digest's queued deliveries with a pool of SMTP connections.
 
 The deliveries table is the source of truth. A row is marked sent only after the
-server's 250 reply, at once, one row per message. At most ``connections`` messages are
-ever in flight (handed to a connection and not yet recorded), so a crash at any moment
-re-sends at most that many on the next run, and skips no one.
+server's 250 reply, at once, by the thread that sent it, one row per message. At most
+``connections`` messages are ever in flight (handed to a connection and not yet
+recorded), so a crash at any moment re-sends at most that many on the next run, and
+skips no one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -126,50 +128,71 @@ def deliver(
         found: Transport = local.transport
         return found
 
-    def send_one(delivery: Delivery) -> Outcome:
+    # SQLite has one writer at a time: the sending threads take turns here rather than in
+    # SQLite's busy handler, which sleeps.
+    writing = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+    def send_one(delivery: Delivery) -> tuple[Outcome, bool]:
+        """Send one message and record the outcome, in the connection's own thread (so
+        the main thread never holds a finished message up)."""
         data, message_id = compose(delivery)
-        last = ""
+        outcome = Outcome(delivery, "deferred", "", settings.retries, message_id)
         for attempt in range(1, settings.retries + 1):
             try:
                 reply = transport().send(sender, delivery.email, data)
-                return Outcome(delivery, "sent", reply, attempt, message_id)
+                outcome = Outcome(delivery, "sent", reply, attempt, message_id)
+                break
             except PermanentFailure as error:
-                return Outcome(delivery, "failed", str(error), attempt, message_id)
+                outcome = Outcome(delivery, "failed", str(error), attempt, message_id)
+                break
             except TemporaryFailure as error:
-                last = str(error)
+                outcome = Outcome(delivery, "deferred", str(error), attempt, message_id)
                 if attempt < settings.retries and not (stop and stop.is_set()):
                     time.sleep(settings.backoff * 2 ** (attempt - 1))
-        return Outcome(delivery, "deferred", last, settings.retries, message_id)
+        return outcome, record(outcome)
 
-    def record(future: Future[Outcome]) -> None:
-        outcome = future.result()  # an SmtpError here stops the run
+    def record(outcome: Outcome) -> bool:
+        """Write the outcome to the deliveries table; True if the address now bounces."""
         delivery, now = outcome.delivery, clock()
+        with writing:
+            if outcome.kind == "sent":
+                mark_sent(engine, delivery.id, outcome.detail, outcome.message_id, now)
+            elif outcome.kind == "failed":
+                return mark_failed(
+                    engine, delivery.id, outcome.detail, outcome.tries, settings.bounce_limit, now
+                )
+            else:
+                mark_deferred(engine, delivery.id, outcome.detail, outcome.tries, now)
+        return False
+
+    def tally(future: Future[tuple[Outcome, bool]]) -> None:
+        outcome, bounced = future.result()  # an SmtpError or database error stops the run
+        delivery = outcome.delivery
         if outcome.kind == "sent":
-            mark_sent(engine, delivery.id, outcome.detail, outcome.message_id, now)
             report.sent += 1
         elif outcome.kind == "failed":
-            bounced = mark_failed(
-                engine, delivery.id, outcome.detail, outcome.tries, settings.bounce_limit, now
-            )
             report.failed += 1
             report.bounced += int(bounced)
             report.failures.append((delivery.email, outcome.detail))
             log.info("delivery to %s failed: %s", delivery.email, outcome.detail)
         else:
-            mark_deferred(engine, delivery.id, outcome.detail, outcome.tries, now)
             report.deferred += 1
             log.info("delivery to %s deferred: %s", delivery.email, outcome.detail)
 
     limit = _RateLimit(settings.rate)
-    pending: set[Future[Outcome]] = set()
+    pending: set[Future[tuple[Outcome, bool]]] = set()
     executor = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
+
+    def settle() -> None:
+        """Wait for at least one send to finish (sent and recorded)."""
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        pending.difference_update(done)
+        for future in done:
+            tally(future)
 
     def drain() -> None:
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                pending.discard(future)
-                record(future)
+            settle()
 
     try:
         while not (stop and stop.is_set()):
@@ -188,10 +211,7 @@ def deliver(
                 if delivery.subscriber_id not in staying:
                     continue
                 while len(pending) >= settings.connections:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        pending.discard(future)
-                        record(future)
+                    settle()
                 limit.wait()
                 pending.add(executor.submit(send_one, delivery))
             progress(report, total)

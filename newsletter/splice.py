@@ -19,13 +19,26 @@ from newsletter.model import Recipient
 from newsletter.render import RenderedDigest, header_text, personalise
 
 CRLF = "\r\n"
+MAX_KNOWN = 20_000  # lines remembered per digest (a 30 KB digest has about 500)
 
 
-def _qp(text: str) -> str:
-    """A body as EmailMessage.set_content(cte="quoted-printable") encodes it, CRLF ends."""
-    lines = text.encode("utf-8").splitlines()
-    normal = (b"\n".join(lines) + b"\n").decode("latin-1")
-    return email.quoprimime.body_encode(normal, 76).replace("\n", CRLF)
+def _qp(text: str, known: dict[str, str] | None = None) -> str:
+    """A body as EmailMessage.set_content(cte="quoted-printable") encodes it, CRLF ends.
+
+    Quoted-printable encodes each line on its own, so a line met before (``known``: the
+    digest's lines, the same for every recipient) is not encoded again; only the lines
+    with a recipient's own links are.
+    """
+    encoded = []
+    for raw in text.encode("utf-8").splitlines():
+        line = raw.decode("latin-1")
+        done = known.get(line) if known is not None else None
+        if done is None:
+            done = email.quoprimime.body_encode(line, 76).replace("\n", CRLF)
+            if known is not None and len(known) < MAX_KNOWN:
+                known[line] = done
+        encoded.append(done)
+    return CRLF.join(encoded) + CRLF
 
 
 class Splicer:
@@ -35,6 +48,7 @@ class Splicer:
         self.site, self.rendered, self.envelope = site, rendered, envelope
         self.template: list[str] | None = None
         self.checked = False
+        self.known: dict[str, str] = {}  # quoted-printable lines, by their text
 
     def full(self, recipient: Recipient) -> tuple[bytes, str]:
         message = build_message(self.site, self.rendered, self.envelope, recipient)
@@ -86,10 +100,10 @@ class Splicer:
             f"--{boundary}",
             'Content-Type: text/plain; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable", "",
-            _qp(text), f"--{boundary}",
+            _qp(text, self.known), f"--{boundary}",
             'Content-Type: text/html; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "MIME-Version: 1.0", "",  # the email package gives the second part its own
-            _qp(html), f"--{boundary}--", "",
+            _qp(html, self.known), f"--{boundary}--", "",
         ]  # fmt: skip
         return CRLF.join(parts).encode("ascii"), mid
