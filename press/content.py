@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import multiprocessing
 import os
 import pickle
 import zlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds.errors import Problem
+from feeds.model import Site
 from feeds.posts import Loaded, Parsed, collect, parse_source
 from press.config import Config
 from press.files import display_path, post_paths
@@ -109,6 +113,44 @@ def save_cache(config: Config, cache: PostCache) -> None:
     cache.stale.clear()
 
 
+PARALLEL_FROM = 2000  # files to parse before it pays to start processes for them
+
+
+Result = tuple[Parsed, bool]  # the file's posts and problems; whether it could be read
+
+
+def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]:
+    """Parse ``(display name, path)`` files; an unreadable one becomes a problem."""
+    results: list[Result] = []
+    for name, path in files:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            problem = Problem(name, None, f"cannot be read: {error.strerror}")
+            results.append((Parsed(None, (problem,)), False))
+            continue
+        results.append((parse_source(name, data, site), True))
+    return results
+
+
+def parse_files(files: Sequence[tuple[str, str]], site: Site) -> list[Result]:
+    """``read_and_parse``, in one process per core when there are many files (a cold
+    publish of a big site): the results come back in the order of ``files``."""
+    cores = min(os.cpu_count() or 1, 4)
+    if len(files) < PARALLEL_FROM or cores < 2:
+        return read_and_parse(files, site)
+    # forkserver: safe in a process with threads (the scheduler), unlike fork.
+    context = multiprocessing.get_context("forkserver")
+    chunks = [files[i::cores] for i in range(cores)]
+    with ProcessPoolExecutor(cores, mp_context=context) as pool:
+        parts = list(pool.map(read_and_parse, chunks, [site] * cores))
+    ordered: list[Result] = [None] * len(files)  # type: ignore[list-item]
+    for i, part in enumerate(parts):
+        ordered[i::cores] = part
+    return ordered
+
+
 def load_posts(
     config: Config,
     cache: PostCache | None = None,
@@ -127,23 +169,18 @@ def load_posts(
         problem = Problem(display_path(folder, config.root), None, "the posts folder is missing")
         results.append(Parsed(None, (problem,)))
     kept: dict[str, tuple[Stamp, Parsed]] = {}
+    todo: list[tuple[str, str]] = []
     for name, (path, stamp) in stamps.items():
         known = cache.entries.get(name) if cache is not None else None
         if known is not None and stamp is not None and known[0] == stamp:
             kept[name] = known
             results.append(known[1])
-            continue
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as error:
-            results.append(
-                Parsed(None, (Problem(name, None, f"cannot be read: {error.strerror}"),))
-            )
-            continue
-        parsed = parse_source(name, data, site)
+        else:
+            todo.append((name, path))
+    for (name, _), (parsed, read) in zip(todo, parse_files(todo, site), strict=True):
         results.append(parsed)
-        if stamp is not None:
+        stamp = stamps[name][1]
+        if read and stamp is not None:  # a file that could not be read is tried again
             kept[name] = (stamp, parsed)
     if cache is not None:
         for name in kept.keys() ^ cache.entries.keys():  # new files, and files gone

@@ -147,3 +147,20 @@ def test_a_file_changed_in_public_is_made_again(project: Path) -> None:
     result = run(project)
     assert page.read_bytes() == original
     assert page.relative_to(project / "public").as_posix() in result.report.written
+
+
+def test_parsing_in_several_processes_gives_the_same_site(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "posts" / "bad.md").write_text("---\ntitle: [\n---\n")
+    serial = run(project)
+    expected = tree(project / "public")
+    shutil.rmtree(project / "public")
+    shutil.rmtree(project / "var")
+    monkeypatch.setattr(press.content, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(press.content.os, "cpu_count", lambda: 2)
+    parallel = run(project)
+    assert tree(project / "public") == expected
+    assert parallel.loaded.problems == serial.loaded.problems
+    assert [p.path for p in serial.loaded.errors] == ["posts/bad.md"]
+    assert [p.source for p in parallel.loaded.posts] == [p.source for p in serial.loaded.posts]
