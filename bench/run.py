@@ -158,6 +158,54 @@ def sending_bench(counts: list[int], runs: int, work: Path, connections: int = 4
         sink.wait()
 
 
+RENDER = """
+import os, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from press.config import load_config
+from press.digest import prepare, recipient_for
+from press.send import real_signer
+config = load_config(Path("press.toml"), os.environ)
+count = int(sys.argv[1])
+start = time.perf_counter()
+run, _ = prepare(config, "2022-W37", None, datetime.now(UTC))
+signer = real_signer(config)
+size = 0
+for i in range(count):
+    data, _ = run.compose(recipient_for(config, signer, f"reader{i:06}@example.com"))
+    size += len(data)
+print(time.perf_counter() - start, size // count)
+"""
+
+
+def render_bench(counts: list[int], runs: int, work: Path) -> None:
+    """Rendering one digest for N subscribers: every message made, none sent."""
+    print("\n## Rendering the 2022-W37 digest (full text) for N subscribers\n")
+    row("subscribers", "seconds", "messages/s", "size", "peak")
+    row(*["---"] * 5)
+    env = {"PRESS_SECRET_KEY": "bench key"}
+    project = sending_project(work, 1, free_port(), 4)
+    for count in counts:
+        results = []
+        for _ in range(runs):
+            out = project / "render.out"
+            with out.open("w") as handle:
+                process = subprocess.Popen(
+                    [sys.executable, "-c", RENDER, str(count)],
+                    cwd=project, stdout=handle, env={**os.environ, **env},
+                )  # fmt: skip
+                _, status, usage = os.wait4(process.pid, 0)
+            if status != 0:
+                raise RuntimeError("the render run failed")
+            seconds, size = out.read_text().split()
+            results.append((float(seconds), int(size), usage.ru_maxrss // 1024))
+        seconds = statistics.median(r[0] for r in results)
+        row(
+            count, f"{seconds:.2f} s", f"{count / seconds:.0f}/s",
+            f"{results[0][1] // 1024} KB", f"{max(r[2] for r in results)} MB",
+        )  # fmt: skip
+
+
 def workers_bench(workers: list[int], messages: int, work: Path, postgres: str) -> None:
     """Messages a second with 1, 2, 4 … workers sharing one digest through PostgreSQL."""
     import uuid
@@ -214,7 +262,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--subscribers", default="10000,100000")
-    parser.add_argument("--skip", default="", help="publish, send or workers")
+    parser.add_argument("--skip", default="", help="publish, render, send or workers")
+    parser.add_argument("--render", default="10000", help="subscribers to render for")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--worker-messages", type=int, default=20_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -227,6 +276,8 @@ def main() -> None:
         print(f"press bench: {os.cpu_count()} cores, medians of {options.runs} runs")
         if "publish" not in options.skip:
             publish_bench([int(n) for n in options.sizes.split(",")], options.runs, work)
+        if "render" not in options.skip:
+            render_bench([int(n) for n in options.render.split(",")], options.runs, work)
         if "send" not in options.skip:
             sending_bench([int(n) for n in options.subscribers.split(",")], options.runs, work)
         if "workers" not in options.skip:
