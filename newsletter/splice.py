@@ -19,14 +19,13 @@ from newsletter.model import Recipient
 from newsletter.render import RenderedDigest, header_text, personalise
 
 CRLF = "\r\n"
-MAX_KNOWN = 20_000  # lines remembered per digest (a 30 KB digest has about 500)
 
 
-def _qp(text: str, known: dict[str, str] | None = None) -> str:
+def _qp(text: str, known: dict[str, str] | None = None, learn: bool = False) -> str:
     """A body as EmailMessage.set_content(cte="quoted-printable") encodes it, CRLF ends.
 
-    Quoted-printable encodes each line on its own, so a line met before (``known``: the
-    digest's lines, the same for every recipient) is not encoded again; only the lines
+    Quoted-printable encodes each line on its own, so a line in ``known`` (the lines of
+    the first copy, which ``learn`` fills in) is not encoded again: only the few lines
     with a recipient's own links are.
     """
     encoded = []
@@ -35,7 +34,7 @@ def _qp(text: str, known: dict[str, str] | None = None) -> str:
         done = known.get(line) if known is not None else None
         if done is None:
             done = email.quoprimime.body_encode(line, 76).replace("\n", CRLF)
-            if known is not None and len(known) < MAX_KNOWN:
+            if learn and known is not None:
                 known[line] = done
         encoded.append(done)
     return CRLF.join(encoded) + CRLF
@@ -78,6 +77,7 @@ class Splicer:
     def _spliced(self, recipient: Recipient) -> tuple[bytes, str]:
         assert self.template is not None
         html, text = personalise(self.rendered, recipient)
+        learn = not self.known  # the first spliced copy teaches the lines all copies share
         boundary = f"==press-{hashlib.sha256((html + text).encode()).hexdigest()[:24]}=="
         mid = message_id(self.site, self.rendered, recipient.email)
         unsubscribe = (
@@ -100,10 +100,10 @@ class Splicer:
             f"--{boundary}",
             'Content-Type: text/plain; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable", "",
-            _qp(text, self.known), f"--{boundary}",
+            _qp(text, self.known, learn), f"--{boundary}",
             'Content-Type: text/html; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "MIME-Version: 1.0", "",  # the email package gives the second part its own
-            _qp(html, self.known), f"--{boundary}--", "",
+            _qp(html, self.known, learn), f"--{boundary}--", "",
         ]  # fmt: skip
         return CRLF.join(parts).encode("ascii"), mid

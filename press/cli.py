@@ -86,8 +86,9 @@ def check(obj: Context) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Build everything even if nothing changed.")
+@click.option("-v", "--verbose", is_flag=True, help="List each file written or removed.")
 @pass_context
-def publish(obj: Context, force: bool) -> None:
+def publish(obj: Context, force: bool, verbose: bool) -> None:
     """Write every feed, page and index (only files whose content changed)."""
     from press.lock import LockTimeout
     from press.publish import publish as publish_run
@@ -108,10 +109,11 @@ def publish(obj: Context, force: bool) -> None:
     for problem in result.loaded.problems:
         click.echo(str(problem), err=True)
     report = result.report
-    for name in report.written:
-        click.echo(f"wrote   {name}")
-    for name in report.removed:
-        click.echo(f"removed {name}")
+    if verbose:
+        for name in report.written:
+            click.echo(f"wrote   {name}")
+        for name in report.removed:
+            click.echo(f"removed {name}")
     for url in result.announce_failed:
         click.echo(f"WebSub hub unreachable for {url}; will retry on the next publish", err=True)
     skipped = f", {len(result.loaded.failed)} posts skipped" if result.loaded.failed else ""

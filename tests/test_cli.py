@@ -77,8 +77,13 @@ def test_help_and_version() -> None:
 def test_publish_then_nothing_changed(project: Path) -> None:
     first = run(project, "publish")
     assert first.returncode == 0, first.stderr
-    assert "wrote   feeds/all.atom.xml" in first.stdout
-    assert first.stdout.splitlines()[-1].startswith("published 10 posts: ")
+    assert first.stdout.startswith("published 10 posts: ")  # a summary, not 70 lines
+    (project / "posts" / "new.md").write_text(
+        "---\ntitle: New\ndate: 2022-09-20\ncategories: [China-Russia]\n---\nNew.\n"
+    )
+    verbose = run(project, "publish", "--verbose")
+    assert "wrote   feeds/all.atom.xml" in verbose.stdout
+    assert verbose.stdout.splitlines()[-1].startswith("published 11 posts: ")
     second = run(project, "publish")
     assert second.returncode == 0
     assert second.stdout.startswith("nothing changed: ")
