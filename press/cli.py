@@ -91,13 +91,16 @@ def check(obj: Context) -> None:
 def publish(obj: Context, force: bool, verbose: bool) -> None:
     """Write every feed, page and index (only files whose content changed)."""
     from press.lock import LockTimeout
+    from press.publish import cpu_processes
     from press.publish import publish as publish_run
 
     def waiting(holder: str) -> None:
         click.echo(f"another publish run is going ({holder}); waiting for it", err=True)
 
     try:
-        result = publish_run(obj.config, _now(), on_wait=waiting, force=force)
+        result = publish_run(
+            obj.config, _now(), on_wait=waiting, force=force, processes=cpu_processes()
+        )
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
     if result.fast:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 import multiprocessing
 import os
 import pickle
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from press.config import Config
 from press.files import display_path, post_paths
 from press.write import write_atomic
 
+log = logging.getLogger(__name__)
 CACHE = "posts-cache"
 SHARDS = 16
 CODE = Path(__file__).parent.parent / "feeds"
@@ -134,20 +137,27 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
     return results
 
 
-def parse_files(files: Sequence[tuple[str, str]], site: Site) -> list[Result]:
-    """``read_and_parse``, in one process per core when there are many files (a cold
-    publish of a big site): the results come back in the order of ``files``."""
-    cores = min(os.cpu_count() or 1, 4)
-    if len(files) < PARALLEL_FROM or cores < 2:
+def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1) -> list[Result]:
+    """``read_and_parse``, in up to ``processes`` processes when there are many files (a
+    cold publish of a big site); the results come back in the order of ``files``.
+
+    Only the ``press`` command asks for processes: a child process starts by importing
+    the parent's main module, which a program embedding press may not expect. If the
+    processes fail to start or die, the files are parsed here instead.
+    """
+    if len(files) < PARALLEL_FROM or processes < 2:
         return read_and_parse(files, site)
     # forkserver: safe in a process with threads (the scheduler), unlike fork.
     context = multiprocessing.get_context("forkserver")
-    chunks = [files[i::cores] for i in range(cores)]
-    with ProcessPoolExecutor(cores, mp_context=context) as pool:
-        parts = list(pool.map(read_and_parse, chunks, [site] * cores))
+    chunks = [files[i::processes] for i in range(processes)]
     ordered: list[Result] = [None] * len(files)  # type: ignore[list-item]
-    for i, part in enumerate(parts):
-        ordered[i::cores] = part
+    try:
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            for i, part in enumerate(pool.map(read_and_parse, chunks, [site] * processes)):
+                ordered[i::processes] = part
+    except (OSError, BrokenProcessPool) as error:
+        log.warning("parsing in %d processes failed (%s); parsing here", processes, error)
+        return read_and_parse(files, site)
     return ordered
 
 
@@ -155,6 +165,7 @@ def load_posts(
     config: Config,
     cache: PostCache | None = None,
     stamps: dict[str, tuple[str, Stamp | None]] | None = None,
+    processes: int = 1,
 ) -> Loaded:
     """Every post under the posts folder, with every problem met on the way.
 
@@ -177,7 +188,7 @@ def load_posts(
             results.append(known[1])
         else:
             todo.append((name, path))
-    for (name, _), (parsed, read) in zip(todo, parse_files(todo, site), strict=True):
+    for (name, _), (parsed, read) in zip(todo, parse_files(todo, site, processes), strict=True):
         results.append(parsed)
         stamp = stamps[name][1]
         if read and stamp is not None:  # a file that could not be read is tried again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,11 @@ class PublishResult:
     files: int = 0
 
 
+def cpu_processes() -> int:
+    """How many processes the press command parses posts in: one a core, up to four."""
+    return min(os.cpu_count() or 1, 4)
+
+
 def feed_settings(config: Config) -> FeedSettings:
     return FeedSettings(
         formats=config["feeds.formats"], items=config["feeds.items"], hub=config["feeds.hub"]
@@ -78,11 +84,13 @@ def publish(
     now: datetime,
     on_wait: Callable[[str], None] = lambda holder: None,
     force: bool = False,
+    processes: int = 1,
 ) -> PublishResult:
     """Load the posts, build every file and write what changed, under the publish lock.
 
     When nothing it reads has changed since the last publish (``press.state``), it returns
-    at once without loading a post; ``force`` builds everything anyway.
+    at once without loading a post; ``force`` builds everything anyway. ``processes``
+    (the ``press`` command gives one a core) parse a big site's posts in parallel.
     """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
@@ -96,7 +104,7 @@ def publish(
             )
         # --force: a clean build, without the post cache or any file left as it was.
         cache = PostCache(cache_key(config)) if force else open_cache(config)
-        loaded = load_posts(config, cache, stamps)
+        loaded = load_posts(config, cache, stamps, processes)
         posts = published(loaded.posts, now)
         settings = feed_settings(config)
         env = template_env(config)

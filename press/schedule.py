@@ -27,7 +27,7 @@ from press.config import Config, load_config
 from press.digest import prepare, signer_from, write_outbox, write_web_copy
 from press.files import post_paths
 from press.mail import open_store, smtp_connector
-from press.publish import publish
+from press.publish import cpu_processes, publish
 from press.send import outbox_recipients, send_digest
 
 log = logging.getLogger("press.run")
@@ -228,7 +228,8 @@ def snapshot(config: Config) -> dict[str, tuple[int, int]]:
 def publish_and_plan(config: Config, reason: str) -> datetime | None:
     """Publish, log what changed, and return when the next future-dated post comes due."""
     now = _now()
-    result = publish(config, now)  # called when something changed or came due
+    # Called when something changed or came due. The scheduler is the press command.
+    result = publish(config, now, processes=cpu_processes())
     report = result.report
     log.info(
         "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",

@@ -150,7 +150,7 @@ def test_a_file_changed_in_public_is_made_again(project: Path) -> None:
 
 
 def test_parsing_in_several_processes_gives_the_same_site(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (project / "posts" / "bad.md").write_text("---\ntitle: [\n---\n")
     serial = run(project)
@@ -158,9 +158,24 @@ def test_parsing_in_several_processes_gives_the_same_site(
     shutil.rmtree(project / "public")
     shutil.rmtree(project / "var")
     monkeypatch.setattr(press.content, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(press.content.os, "cpu_count", lambda: 2)
-    parallel = run(project)
+    parallel = publish(load_config(project / "press.toml"), NOW, processes=2)
     assert tree(project / "public") == expected
     assert parallel.loaded.problems == serial.loaded.problems
     assert [p.path for p in serial.loaded.errors] == ["posts/bad.md"]
     assert [p.source for p in parallel.loaded.posts] == [p.source for p in serial.loaded.posts]
+
+
+def test_processes_that_cannot_start_fall_back_to_parsing_here(
+    project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    expected = run(project)
+    shutil.rmtree(project / "var")
+    monkeypatch.setattr(press.content, "PARALLEL_FROM", 2)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(press.content, "ProcessPoolExecutor", broken)
+    result = publish(load_config(project / "press.toml"), NOW, processes=2)
+    assert result.published == expected.published == 10
+    assert "parsing in 2 processes failed" in caplog.text
