@@ -83,8 +83,16 @@ def header_text(text: str) -> str:
     return " ".join(strip_controls(text.replace("\r", " ").replace("\n", " ")).split())
 
 
-def _post_context(site: Site, post: Post, full: bool) -> dict[str, Any]:
+def _post_context(site: Site, post: Post, full: bool, text: bool) -> dict[str, Any]:
     url = permalink(site, post)
+    plain = (  # for the text part, which a web copy has none of
+        {
+            "text": html_to_text(post.html) if full else wrap(post.summary),
+            "caption_text": html_to_text(figure(post)) if (post.caption or post.credit) else "",
+        }
+        if text
+        else {}
+    )
     return {
         "title": post.title,
         "url": url,
@@ -97,14 +105,15 @@ def _post_context(site: Site, post: Post, full: bool) -> dict[str, Any]:
         "credit": post.credit,
         "summary": post.summary,
         "html": post.html if full else None,
-        "text": html_to_text(post.html) if full else wrap(post.summary),
-        "caption_text": html_to_text(figure(post)) if (post.caption or post.credit) else "",
         "comments": comments_text(post.comments),
         "comments_url": f"{url}#comments",
+        **plain,
     }
 
 
-def digest_context(site: Site, digest: Digest, settings: DigestSettings) -> dict[str, Any]:
+def digest_context(
+    site: Site, digest: Digest, settings: DigestSettings, text: bool = True
+) -> dict[str, Any]:
     fields = subject_fields(site, digest)
     full = settings.content == "full"
     return {
@@ -114,7 +123,7 @@ def digest_context(site: Site, digest: Digest, settings: DigestSettings) -> dict
         "category_url": site.absolute(category_path(digest.category)),
         "week_dates": fields["week_dates"],
         "intro": f"{count_text(len(digest.posts))} this week",
-        "posts": [_post_context(site, post, full) for post in digest.posts],
+        "posts": [_post_context(site, post, full, text) for post in digest.posts],
         "view_url": site.absolute(digest.web_path),
         "subscribe_url": site.absolute("/subscribe"),
         "address": settings.address,
@@ -149,7 +158,7 @@ def render_web_copy(
     env: Environment, site: Site, digest: Digest, settings: DigestSettings
 ) -> bytes:
     """The digest's web copy ("view in browser"): the same email, with no personal links."""
-    context = digest_context(site, digest, settings)
+    context = digest_context(site, digest, settings, text=False)
     return compile_mjml(env.get_template("digest.mjml.j2").render(**context, web=True)).encode()
 
 
