@@ -173,10 +173,19 @@ def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: 
     document.link(links, replace=True)
 
 
-def atom_and_rss(site: Site, feed: Feed, hub: str = "") -> tuple[bytes, bytes]:
-    """The Atom and RSS 2.0 documents of one feed, from one feedgen object."""
+def xml_feeds(site: Site, feed: Feed, kinds: Sequence[str], hub: str = "") -> dict[str, bytes]:
+    """The Atom and/or RSS 2.0 documents of one feed (``kinds``), from one feedgen object."""
     document = feed_document(site, feed, hub)
-    atom: bytes = document.atom_str(pretty=True)
-    _set_links(document, site, feed, "rss", hub)
-    rss: bytes = document.rss_str(pretty=True)
-    return atom, rss
+    files: dict[str, bytes] = {}
+    if "atom" in kinds:
+        files["atom"] = document.atom_str(pretty=True)
+    if "rss" in kinds:
+        _set_links(document, site, feed, "rss", hub)
+        files["rss"] = document.rss_str(pretty=True)
+    return files
+
+
+def atom_and_rss(site: Site, feed: Feed, hub: str = "") -> tuple[bytes, bytes]:
+    """The Atom and RSS 2.0 documents of one feed."""
+    files = xml_feeds(site, feed, ("atom", "rss"), hub)
+    return files["atom"], files["rss"]

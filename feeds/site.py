@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from feeds.build import Feed, atom_and_rss, plan_feeds
+from feeds.build import Feed, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
 from feeds.jsonfeed import json_feed
 from feeds.model import Post, Site
@@ -28,12 +28,10 @@ class FeedSettings:
 def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, bytes]:
     """The files of one feed, one per configured format."""
     files: dict[str, bytes] = {}
-    if "atom" in settings.formats or "rss" in settings.formats:
-        atom, rss = atom_and_rss(site, feed, settings.hub)
-        if "atom" in settings.formats:
-            files[feed.path("atom")] = atom
-        if "rss" in settings.formats:
-            files[feed.path("rss")] = rss
+    xml = [kind for kind in settings.formats if kind in ("atom", "rss")]
+    if xml:
+        for kind, data in xml_feeds(site, feed, xml, settings.hub).items():
+            files[feed.path(kind)] = data
     if "json" in settings.formats:
         files[feed.path("json")] = json_feed(site, feed, settings.hub)
     return files

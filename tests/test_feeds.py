@@ -12,10 +12,11 @@ from typing import Any
 from xml.etree import ElementTree
 
 import feedparser
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.build import Feed, atom_and_rss, entry_id, plan_feeds
+from feeds.build import SUFFIXES, Feed, atom_and_rss, entry_id, plan_feeds
 from feeds.errors import PostError
 from feeds.jsonfeed import json_feed
 from feeds.model import Site
@@ -444,3 +445,18 @@ def test_any_title_and_body_give_clean_feeds(title: str, body: str) -> None:
         assert ElementTree.fromstring(raw).findtext(title_path) == post.title
     document = json.loads(json_feed(site, feed))
     assert document["items"][0]["title"] == post.title
+
+
+@pytest.mark.parametrize("only", [("rss",), ("atom",), ("json",)])
+def test_one_format_gives_the_same_bytes_as_all_three(project: Path, only: tuple[str, ...]) -> None:
+    publish(load_config(project / "press.toml"), NOW)
+    everything = {p.name: p.read_bytes() for p in feed_files(project / "public")}
+    toml = project / "press.toml"
+    listed = ", ".join(f'"{kind}"' for kind in only)
+    text = toml.read_text()
+    assert 'formats = ["atom", "rss", "json"]' in text
+    toml.write_text(text.replace('formats = ["atom", "rss", "json"]', f"formats = [{listed}]"))
+    publish(load_config(project / "press.toml"), NOW)
+    some = {p.name: p.read_bytes() for p in feed_files(project / "public")}
+    assert len(some) == 13 and all(name.endswith(SUFFIXES[only[0]]) for name in some)
+    assert some == {name: everything[name] for name in some}
