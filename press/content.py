@@ -112,7 +112,11 @@ def save_cache(config: Config, cache: PostCache) -> None:
     folder = config.folder("var") / CACHE
     for number, entries in parts.items():
         data = pickle.dumps((cache.key, entries), protocol=pickle.HIGHEST_PROTOCOL)
-        write_atomic(folder / f"{number:02}.pickle", data)
+        try:
+            write_atomic(folder / f"{number:02}.pickle", data)
+        except OSError as error:  # a full or read-only disk: a slower next publish
+            log.warning("the post cache was not saved (%s); the next publish parses again", error)
+            return
     cache.stale.clear()
 
 

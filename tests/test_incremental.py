@@ -179,3 +179,15 @@ def test_processes_that_cannot_start_fall_back_to_parsing_here(
     result = publish(load_config(project / "press.toml"), NOW, processes=2)
     assert result.published == expected.published == 10
     assert "parsing in 2 processes failed" in caplog.text
+
+
+def test_a_cache_that_cannot_be_written_is_only_slower(
+    project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (project / "var").mkdir()
+    (project / "var" / press.content.CACHE).write_text("a file where the folder should be")
+    result = run(project)
+    assert result.published == 10 and "the post cache was not saved" in caplog.text
+    edit(post(project, "2022-09-16"), "Samarkand.", "Samarkand!")
+    run(project)
+    assert tree(project / "public") == clean_build(project, tmp_path)
