@@ -76,9 +76,12 @@ def report(loaded: Loaded, now: datetime) -> None:
 @pass_context
 def check(obj: Context) -> None:
     """Validate press.toml and every post; list problems by file and line."""
-    from press.content import load_posts
+    from press.content import load_posts, open_cache
+    from press.publish import cpu_processes
 
-    loaded = load_posts(obj.config)
+    # The last publish's post cache, read only: files unchanged since are not parsed again.
+    config = obj.config
+    loaded = load_posts(config, open_cache(config), processes=cpu_processes())
     report(loaded, _now())
     if loaded.errors:
         sys.exit(1)

@@ -19,7 +19,7 @@ from newsletter.render import RenderedDigest, personalise, render_digest, render
 from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer
 from press.config import Config
-from press.content import load_posts
+from press.content import load_posts, open_cache
 from press.templates import template_env
 from press.write import write_atomic
 
@@ -104,8 +104,9 @@ class DigestRun:
 def prepare(
     config: Config, week: str | None, category: str | None, now: datetime
 ) -> tuple[DigestRun, tuple[Post, ...]]:
-    """Load the posts, choose the digest and render it once."""
-    loaded = load_posts(config)
+    """Load the posts (through the last publish's cache), choose the digest and render
+    it once."""
+    loaded = load_posts(config, open_cache(config))
     posts = published(loaded.posts, now)
     settings = digest_settings(config, category)
     digest = choose_digest(config, posts, week, settings.category, now)

@@ -45,6 +45,11 @@ def test_check_lists_problems_by_file_and_line(project: Path) -> None:
     assert "posts/broken.md:3: date: not a date: 'soon'" in lines[0]
     assert lines[1] == "posts/odd.md:5: warning: unknown front-matter key 'colour' ignored"
     assert lines[2] == "11 posts loaded (0 drafts, 0 scheduled), 1 skipped, 1 warnings"
+    # After a publish, check reads the post cache: the same problems, from the cache.
+    assert run(project, "publish").returncode == 0
+    assert any((project / "var" / "posts-cache").iterdir())
+    cached = run(project, "check")
+    assert cached.returncode == 1 and cached.stdout == result.stdout
 
 
 def test_config_chosen_by_option_and_environment(project: Path, tmp_path: Path) -> None:
