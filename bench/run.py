@@ -102,7 +102,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sending_project(work: Path, subscribers: int, port: int, connections: int) -> Path:
+def sending_project(
+    work: Path, subscribers: int, port: int, connections: int, processes: int = 1
+) -> Path:
     """The bundled site with a long week and ``subscribers`` confirmed subscribers."""
     project = work / f"send-{subscribers}"
     shutil.rmtree(project, ignore_errors=True)
@@ -111,7 +113,7 @@ def sending_project(work: Path, subscribers: int, port: int, connections: int) -
     shutil.copytree(ROOT / "templates", project / "templates")
     text = (ROOT / "press.toml").read_text().replace('content = "summary"', 'content = "full"')
     text += f'\n[smtp]\nurl = "smtp://127.0.0.1:{port}?starttls=no"\n'
-    text += f"\n[delivery]\nconnections = {connections}\nbatch = 1000\n"
+    text += f"\n[delivery]\nconnections = {connections}\nprocesses = {processes}\nbatch = 1000\n"
     (project / "press.toml").write_text(text)
     emails = "\n".join(f"reader{i:06}@example.com" for i in range(subscribers))
     (project / "list.csv").write_text("email\n" + emails + "\n")
@@ -119,8 +121,13 @@ def sending_project(work: Path, subscribers: int, port: int, connections: int) -
     return project
 
 
-def sending_bench(counts: list[int], runs: int, work: Path, connections: int = 4) -> None:
-    print(f"\n## Sending the 2022-W37 digest (full text), {connections} connections, smtp-sink\n")
+def sending_bench(
+    counts: list[int], runs: int, work: Path, processes: int, connections: int = 4
+) -> None:
+    print(
+        f"\n## Sending the 2022-W37 digest (full text), {connections} connections "
+        f"in {processes} process(es) (delivery.processes), smtp-sink\n"
+    )
     port = free_port()
     sink = subprocess.Popen(
         ["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
@@ -132,7 +139,7 @@ def sending_bench(counts: list[int], runs: int, work: Path, connections: int = 4
         row("messages", "size", "press", "press peak", "smtp-source", "press/smtp-source")
         row(*["---"] * 6)
         for count in counts:
-            project = sending_project(work, count, port, connections)
+            project = sending_project(work, count, port, connections, processes)
             preview = project / "preview"
             run([PRESS, "digest", "--week", "2022-W37", "--preview", str(preview)], project, env)
             size = (preview / "digest.eml").stat().st_size
@@ -265,6 +272,9 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="publish, render, send or workers")
     parser.add_argument("--render", default="10000", help="subscribers to render for")
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument(
+        "--processes", type=int, default=min(os.cpu_count() or 1, 4), help="delivery.processes"
+    )
     parser.add_argument("--worker-messages", type=int, default=20_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     options = parser.parse_args()
@@ -279,7 +289,8 @@ def main() -> None:
         if "render" not in options.skip:
             render_bench([int(n) for n in options.render.split(",")], options.runs, work)
         if "send" not in options.skip:
-            sending_bench([int(n) for n in options.subscribers.split(",")], options.runs, work)
+            counts = [int(n) for n in options.subscribers.split(",")]
+            sending_bench(counts, options.runs, work, options.processes)
         if "workers" not in options.skip:
             counts = [int(n) for n in options.workers.split(",")]
             workers_bench(counts, options.worker_messages, work, options.postgres)

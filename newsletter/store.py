@@ -475,6 +475,25 @@ def delivery_counts(engine: Engine, digest_id: int) -> dict[str, int]:
     return counts
 
 
+def failures_since(
+    engine: Engine, digest_id: int, since: datetime
+) -> tuple[list[tuple[str, str]], int]:
+    """A digest's deliveries that failed since ``since`` (address, reason), and how many
+    of those addresses are now bounced."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(deliveries.c.email, deliveries.c.error, subscribers.c.status)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(
+                deliveries.c.digest_id == digest_id,
+                deliveries.c.status == "failed",
+                deliveries.c.updated_at >= since,
+            )
+            .order_by(deliveries.c.id)
+        ).all()
+    return [(r.email, r.error or "") for r in rows], sum(r.status == "bounced" for r in rows)
+
+
 def finish_digest(engine: Engine, digest_id: int, now: datetime) -> None:
     with engine.begin() as connection:
         connection.execute(update(digests).where(digests.c.id == digest_id).values(finished_at=now))

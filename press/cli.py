@@ -517,8 +517,13 @@ def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> N
 @main.command()
 @click.option("--worker", is_flag=True, required=True, help="Run as a delivery worker.")
 @click.option("--until-empty", is_flag=True, help="Exit when no delivery is left queued.")
+@click.option(
+    "--connections",
+    type=click.IntRange(min=1),
+    help="SMTP connections for this worker (default: delivery.connections).",
+)
 @pass_context
-def deliver(obj: Context, worker: bool, until_empty: bool) -> None:
+def deliver(obj: Context, worker: bool, until_empty: bool, connections: int | None) -> None:
     """Send queued deliveries, sharing them with any other workers (PostgreSQL)."""
     import logging
     import signal
@@ -534,7 +539,7 @@ def deliver(obj: Context, worker: bool, until_empty: bool) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     try:
-        report = run_worker(obj.config, stop, until_empty=until_empty)
+        report = run_worker(obj.config, stop, until_empty=until_empty, connections=connections)
     except (SendRefused, SmtpError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"sent {report.sent}, failed {report.failed}, {report.left} left queued")

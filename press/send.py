@@ -25,6 +25,7 @@ from newsletter.tokens import Signer, confirm_subject
 from press.config import Config
 from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
 from press.mail import delivery_settings, dkim_key, smtp_connector
+from press.processes import ProcessFailed, send_in_processes
 from press.templates import template_env
 from press.write import write_atomic
 
@@ -64,6 +65,13 @@ def send_digest(
     connector = smtp_connector(config)
     if connector is None:
         raise SendRefused("no SMTP server is configured (smtp.url); use --outbox DIR instead")
+    settings = delivery_settings(config)
+    processes = config["delivery.processes"]
+    if processes > settings.connections:
+        raise SendRefused(
+            f"delivery.processes ({processes}) is more than delivery.connections "
+            f"({settings.connections}): each process needs a connection of its own"
+        )
     signer = real_signer(config)
     probe = connector()
     probe.open()  # a server that is down is an error before anything is queued or sent
@@ -78,7 +86,11 @@ def send_digest(
     def compose(delivery: Delivery) -> tuple[bytes, str]:
         return run.compose(recipient_for(config, signer, delivery.email), key)
 
-    settings = delivery_settings(config)
+    if processes > 1:
+        try:
+            return send_in_processes(config, engine, digest_id, processes, progress, stop, clock)
+        except ProcessFailed as error:
+            raise SendRefused(str(error)) from None
     report = deliver(
         engine,
         local_batches(engine, digest_id, settings.batch),

@@ -257,6 +257,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("smtp", "timeout", 30, number, "Seconds to wait for the SMTP server."),
     Setting("delivery", "connections", 4, positive, "SMTP connections used at once."),
+    Setting(
+        "delivery",
+        "processes",
+        1,
+        positive,
+        "Processes that send one digest on this machine, sharing the connections.",
+    ),
     Setting("delivery", "rate", 0, number, "Messages a second at most; 0 means no limit."),
     Setting("delivery", "batch", 500, positive, "Deliveries read from the database at a time."),
     Setting("delivery", "retries", 3, positive, "Tries of a message in one run after a 4xx."),

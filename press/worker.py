@@ -8,6 +8,7 @@ accepts it. A worker that dies leaves its batch leased; when the lease ends
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -39,9 +40,14 @@ def _now() -> datetime:
 
 
 def run_worker(
-    config: Config, stop: threading.Event, until_empty: bool = False, idle: float = 1.0
+    config: Config,
+    stop: threading.Event,
+    until_empty: bool = False,
+    idle: float = 1.0,
+    connections: int | None = None,
 ) -> DeliveryReport:
-    """Send queued deliveries until stopped (or, with ``until_empty``, until none is left)."""
+    """Send queued deliveries until stopped (or, with ``until_empty``, until none is left),
+    with ``connections`` SMTP connections (default ``delivery.connections``)."""
     connector = smtp_connector(config)
     if connector is None:
         raise SendRefused(
@@ -50,6 +56,8 @@ def run_worker(
     signer = real_signer(config)
     engine = open_store(config)
     settings = delivery_settings(config)
+    if connections is not None:
+        settings = dataclasses.replace(settings, connections=connections)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     lease = timedelta(seconds=config["delivery.lease_seconds"])
     mailbox = parseaddr(sender(config))[1]

@@ -366,3 +366,28 @@ def test_dkim_signature_verifies(project: Path, server: SmtpServer) -> None:
             assert name in signed.split(":")
         tampered = received.data.replace(b"Subject: China", b"Subject: Chino", 1)
         assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_several_processes_share_one_digest(project: Path, database_url: str) -> None:
+    handler = SmtpHandler(reject={"reader00002@example.com"})
+    with smtp_server(handler) as server:
+        config = configure(project, server.url, "processes = 2\nbounce_limit = 1\n", database_url)
+        emails = subscribe(config, 600)
+        report = send_w37(config)
+        assert (report.sent, report.failed, report.bounced, report.left) == (599, 1, 1, 0)  # type: ignore[attr-defined]
+        assert report.failures == [("reader00002@example.com", "550 5.1.1 No such user here")]  # type: ignore[attr-defined]
+        counts = server.handler.per_recipient()
+        assert sorted(counts) == [e for e in emails if e != "reader00002@example.com"]
+        assert set(counts.values()) == {1}
+        assert send_w37(config).sent == 0  # type: ignore[attr-defined]
+        assert len(server.handler.received) == 599
+
+
+def test_more_processes_than_connections_is_refused(project: Path, server: SmtpServer) -> None:
+    config = configure(project, server.url, "processes = 5\n")
+    subscribe(config, 3)
+    with pytest.raises(SendRefused, match=r"more than delivery\.connections"):
+        send_w37(config)
+    assert server.handler.received == []
+    with open_store(config).connect() as connection:  # refused before anything was queued
+        assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 0

@@ -1,0 +1,95 @@
+"""Sending one digest from several processes on this machine (``delivery.processes``).
+
+Each process is a ``press deliver --worker --until-empty`` with its share of
+``delivery.connections``: the same claims, leases and heartbeats as workers on other
+machines, so a subscriber still gets one copy, and at most ``delivery.connections``
+messages are in flight across them. One process is bound to one core by Python; more
+processes use more of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from newsletter.deliver import DeliveryReport
+from newsletter.store import delivery_counts, failures_since, finish_digest
+from press.config import SECRETS, Config
+
+
+class ProcessFailed(Exception):
+    """A sending process stopped with an error; its rows stay queued for the next run."""
+
+
+def shares(connections: int, processes: int) -> list[int]:
+    """``connections`` split as evenly as can be among ``processes`` (each at least one)."""
+    return [connections // processes + (i < connections % processes) for i in range(processes)]
+
+
+def send_in_processes(
+    config: Config,
+    engine: Engine,
+    digest_id: int,
+    processes: int,
+    progress: Callable[[DeliveryReport, int], None],
+    stop: threading.Event | None,
+    clock: Callable[[], datetime],
+    poll: float = 0.5,
+) -> DeliveryReport:
+    """Send a queued digest with ``processes`` worker processes; report from the table."""
+    start, before = clock(), delivery_counts(engine, digest_id)
+    total = before["queued"]
+    command = [sys.executable, "-m", "press", "--config", str(config.path)]
+    command += ["deliver", "--worker", "--until-empty", "--connections"]
+    # The secrets this process was given, wherever it got them, for its workers too.
+    environment = {**os.environ, **{SECRETS[name]: value for name, value in config.secrets.items()}}
+
+    def report() -> DeliveryReport:
+        now = delivery_counts(engine, digest_id)
+        return DeliveryReport(
+            sent=now["sent"] - before["sent"],
+            failed=now["failed"] - before["failed"],
+            skipped=now["skipped"] - before["skipped"],
+            left=now["queued"],
+        )
+
+    with contextlib.ExitStack() as stack:
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(processes)]
+        workers = [
+            subprocess.Popen(
+                [*command, str(n)], stdout=subprocess.DEVNULL, stderr=log, env=environment
+            )
+            for n, log in zip(shares(config["delivery.connections"], processes), logs, strict=True)
+        ]
+        try:
+            while any(worker.poll() is None for worker in workers):
+                if stop is not None and stop.is_set():
+                    for worker in workers:
+                        worker.terminate()  # SIGTERM: each finishes what is in flight
+                progress(report(), total)
+                time.sleep(poll)
+        finally:
+            for worker in workers:
+                worker.wait()
+        stopped = stop is not None and stop.is_set()
+        for worker, log in zip(workers, logs, strict=True):
+            if worker.returncode != 0 and not stopped:
+                log.seek(0)
+                lines = log.read().decode("utf-8", "replace").strip().splitlines()
+                why = lines[-1] if lines else f"exit status {worker.returncode}"
+                raise ProcessFailed(f"a sending process failed: {why}")
+    final = report()
+    final.failures, final.bounced = failures_since(engine, digest_id, start)
+    if final.left == 0:
+        finish_digest(engine, digest_id, clock())
+    progress(final, total)
+    return final
