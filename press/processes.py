@@ -70,12 +70,16 @@ def send_in_processes(
             )
             for n, log in zip(shares(config["delivery.connections"], processes), logs, strict=True)
         ]
+        shown = 0
         try:
             while any(worker.poll() is None for worker in workers):
                 if stop is not None and stop.is_set():
                     for worker in workers:
                         worker.terminate()  # SIGTERM: each finishes what is in flight
-                progress(report(), total)
+                now = report()
+                if now.sent + now.failed - shown >= config["delivery.batch"]:  # as one does
+                    shown = now.sent + now.failed
+                    progress(now, total)
                 time.sleep(poll)
         finally:
             for worker in workers:
