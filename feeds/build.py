@@ -183,9 +183,3 @@ def xml_feeds(site: Site, feed: Feed, kinds: Sequence[str], hub: str = "") -> di
         _set_links(document, site, feed, "rss", hub)
         files["rss"] = document.rss_str(pretty=True)
     return files
-
-
-def atom_and_rss(site: Site, feed: Feed, hub: str = "") -> tuple[bytes, bytes]:
-    """The Atom and RSS 2.0 documents of one feed."""
-    files = xml_feeds(site, feed, ("atom", "rss"), hub)
-    return files["atom"], files["rss"]

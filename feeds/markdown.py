@@ -53,8 +53,3 @@ def summarise_html(html: str, limit: int = SUMMARY_LIMIT) -> str:
     list or table, or ''."""
     match = _PARAGRAPH.search(_NESTED.sub("", html))
     return shorten(plain_text(match.group(1)), limit) if match else ""
-
-
-def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
-    """The plain text of the first top-level paragraph of some Markdown, or ''."""
-    return summarise_html(render_markdown(text), limit)

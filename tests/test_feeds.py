@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.build import SUFFIXES, Feed, atom_and_rss, entry_id, plan_feeds
+from feeds.build import SUFFIXES, Feed, entry_id, plan_feeds, xml_feeds
 from feeds.errors import PostError
 from feeds.jsonfeed import json_feed
 from feeds.model import Site
@@ -292,7 +292,7 @@ def test_links_and_images_in_content_are_absolute(site: Site) -> None:
     data = f"---\ntitle: T\ndate: 2022-09-16T09:00:00+01:00\ncategories: [A]\n---\n{body}"
     post = parse_post("p.md", data.encode(), site)
     [feed] = [f for f in plan_feeds(site, [post], 50) if f.key == "all"]
-    atom, _ = atom_and_rss(site, feed)
+    atom = xml_feeds(site, feed, ["atom"])["atom"]
     content = feedparser.parse(atom).entries[0].content[0].value
     assert 'href="https://chinabystander.com/2022/09/16/archive/"' in content
     assert 'src="https://chinabystander.com/img/map.png"' in content
@@ -304,7 +304,8 @@ def test_unsafe_html_never_reaches_the_bytes(site: Site) -> None:
     data = f"---\ntitle: T\ndate: 2022-09-16\ncategories: [A]\n---\n{body}"
     post = parse_post("p.md", data.encode(), site)
     feed = Feed("all", "S", "S", site.url, (post,))
-    atom, rss = atom_and_rss(site, feed)
+    both = xml_feeds(site, feed, ["atom", "rss"])
+    atom, rss = both["atom"], both["rss"]
     # Judged on the raw bytes: feedparser would remove <script> itself when reading.
     for raw in (atom, rss, json_feed(site, feed)):
         text = raw.decode()
@@ -432,7 +433,8 @@ def test_any_title_and_body_give_clean_feeds(title: str, body: str) -> None:
     if not any(c in title for c in "<>&"):
         assert post.title.split() == strip_controls(title).split()
     feed = Feed("all", site.title, "d", site.url, (post,))
-    atom, rss = atom_and_rss(site, feed)
+    both = xml_feeds(site, feed, ["atom", "rss"])
+    atom, rss = both["atom"], both["rss"]
     for raw, title_path in (
         (atom, f"{{{ATOM}}}entry/{{{ATOM}}}title"),
         (rss, "channel/item/title"),
