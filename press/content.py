@@ -11,7 +11,6 @@ cannot be read: that costs time, never a wrong post.
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -27,7 +26,7 @@ from feeds.errors import Problem
 from feeds.model import Site
 from feeds.posts import Loaded, Parsed, collect, parse_source
 from press.config import Config
-from press.files import display_path, post_paths
+from press.files import display_path, fingerprint, post_paths
 from press.write import write_atomic
 
 log = logging.getLogger(__name__)
@@ -60,24 +59,20 @@ def shard(name: str) -> int:
 def post_stamps(config: Config) -> dict[str, tuple[str, Stamp | None]]:
     """Each post file by display path: its path, size and time (None if it vanished)."""
     stamps: dict[str, tuple[str, Stamp | None]] = {}
-    root = str(config.root).rstrip("/") + "/"
+    root = config.root
     for path in post_paths(config.folder("posts")):
         try:
             stat = os.stat(path)
             stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
         except OSError:
             stamp = None
-        stamps[path[len(root) :] if path.startswith(root) else path] = (path, stamp)
+        stamps[display_path(path, root)] = (path, stamp)
     return stamps
 
 
 def cache_key(config: Config) -> str:
     """What parsing depends on besides the file: the site settings and the parser's code."""
-    digest = hashlib.sha256(repr(config.site).encode())
-    for path in sorted(CODE.glob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    return fingerprint(sorted(CODE.glob("*.py")), seed=repr(config.site).encode())
 
 
 def open_cache(config: Config) -> PostCache:

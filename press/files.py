@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 SKIPPED = (".", "#", "_")  # hidden files, editor backups and drafts folders like _drafts
@@ -27,7 +29,20 @@ def post_paths(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def display_path(path: Path, root: Path) -> str:
+def fingerprint(paths: Iterable[Path], seed: bytes = b"") -> str:
+    """A hash of ``seed`` and each file's path, size and modification time, like make's
+    idea of a change; a file that vanished counts as absent."""
+    digest = hashlib.sha256(seed)
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def display_path(path: str | Path, root: Path) -> str:
     """A path as the user knows it: relative to the project folder where it can be."""
     text, base = str(path), str(root).rstrip("/") + "/"
     return text[len(base) :] if text.startswith(base) else text

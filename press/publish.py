@@ -97,7 +97,8 @@ def publish(
         build = state.build_key(config)
         stamps = post_stamps(config)
         key = state.inputs_key(build, stamps)
-        known = None if force else state.unchanged(config, now, key)
+        last = state.previous(config)
+        known = None if force else state.unchanged(config, last, now, key)
         if known is not None:
             return PublishResult(
                 Loaded(()), known.published, WriteReport(), fast=True, files=known.files
@@ -112,7 +113,7 @@ def publish(
             build_site(config.site, posts, settings, env, page_settings(config)),
             digest_archive(config, posts, env, now),
         )
-        reuse = (lambda output: False) if force else state.reusable(config, build)
+        reuse = (lambda output: False) if force else state.reusable(config, last, build)
         report = write_tree(config.folder("public"), files, var / "public-manifest.json", reuse)
         result = PublishResult(loaded, len(posts), report)
         names = report.written + report.unchanged

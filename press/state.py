@@ -20,6 +20,7 @@ from typing import Any
 from feeds.output import Output, output_key
 from press.config import Config
 from press.content import Stamp
+from press.files import fingerprint
 from press.write import write_atomic
 
 STATE = "publish-state.json"
@@ -32,17 +33,10 @@ def _files(folder: Path, pattern: str) -> list[Path]:
 
 def build_key(config: Config) -> str:
     """A fingerprint of what every output depends on: settings, templates and code."""
-    digest = hashlib.sha256(config.path.read_bytes())
     paths = _files(config.folder("templates"), "*")
     for folder in CODE:
         paths += _files(folder, "*.py")
-    for path in paths:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    return fingerprint(paths, seed=config.path.read_bytes())
 
 
 def inputs_key(build: str, posts: dict[str, tuple[str, Stamp | None]]) -> str:
@@ -66,13 +60,19 @@ class Known:
     published: int
 
 
-def unchanged(config: Config, now: datetime, key: str) -> Known | None:
-    """What the last publish left, when nothing needs publishing again; else None."""
+def previous(config: Config) -> dict[str, Any]:
+    """What the last publish recorded (empty when there is none, or it is unreadable)."""
     try:
-        state: dict[str, Any] = json.loads((config.folder("var") / STATE).read_text())
+        state = json.loads((config.folder("var") / STATE).read_text())
     except (FileNotFoundError, ValueError):
-        return None
-    if state.get("inputs") != key or state.get("week") != week_of(now, config):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def unchanged(config: Config, state: dict[str, Any], now: datetime, key: str) -> Known | None:
+    """What the last publish left (``state``), when nothing needs publishing again;
+    else None."""
+    if not state or state.get("inputs") != key or state.get("week") != week_of(now, config):
         return None
     due = state.get("next_due")
     if due and datetime.fromisoformat(due) <= now:
@@ -127,13 +127,11 @@ def output_keys(build: str, keys: dict[str, str]) -> dict[str, str]:
     return {name: output_key(build, key) if key else "" for name, key in keys.items()}
 
 
-def reusable(config: Config, build: str) -> Callable[[Output], bool]:
-    """Whether an output may be left as the last publish wrote it: same key (so the same
-    inputs, settings, templates and code), and the file on disk as it was left."""
-    try:
-        state: dict[str, Any] = json.loads((config.folder("var") / STATE).read_text())
-        files: dict[str, list[Any]] = state["files"]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
+def reusable(config: Config, state: dict[str, Any], build: str) -> Callable[[Output], bool]:
+    """Whether an output may be left as the last publish (``state``) wrote it: same key
+    (so the same inputs, settings, templates and code), and the file on disk as it was."""
+    files: dict[str, list[Any]] = state.get("files") or {}
+    if not isinstance(files, dict):
         return lambda output: False
     public = config.folder("public")
 
@@ -147,7 +145,7 @@ def reusable(config: Config, build: str) -> Callable[[Output], bool]:
             stat = (public / output.name).stat()
         except OSError:
             return False
-        return [stat.st_size, stat.st_mtime_ns] == known[:2]
+        return bool([stat.st_size, stat.st_mtime_ns] == known[:2])
 
     return reuse
 
