@@ -16,6 +16,8 @@ MONTHS = (
 # Characters XML 1.0 forbids (C0 controls but tab, newline and CR; surrogates; U+FFFE/F),
 # plus the C1 controls and DEL, which are legal but never meant in prose.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# The same for ASCII bytes, to drop with bytes.translate.
+ASCII_CONTROLS = bytes(c for c in range(128) if _FORBIDDEN.match(chr(c)))
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")
 

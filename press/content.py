@@ -1,11 +1,14 @@
 """Loading the project's posts: the files read by ``press``, parsed by ``feeds``.
 
-A publish keeps what it parsed in ``var/posts-cache/``: each post (with its HTML, once
-rendered) under its path, size and modification time, spread over a few files by a
-hash of the path so that a change rewrites one of them. The next load reads and parses
-only the files whose size or time changed, and takes the rest from there. A cache file
-is ignored when the site settings or press's code changed since it was written, or it
-cannot be read: that costs time, never a wrong post.
+A publish keeps what it parsed in ``var/posts-cache/``: each post (with its summary,
+once made) under its path, size and modification time, spread over a few files by a
+hash of the path so that a change rewrites one of them. Neither the cache nor the
+parsing processes carry a post's Markdown: a ``StoredPost`` reads it back from its file
+when it is first rendered, which most posts of a big site are not in a publish.
+
+The next load reads and parses only the files whose size or time changed, and takes
+the rest from there. A cache file is ignored when the site settings or press's code
+changed since it was written, or it cannot be read: that costs time, never a wrong post.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from feeds.errors import Problem
-from feeds.model import Site
-from feeds.posts import Loaded, Parsed, collect, parse_source
+from feeds.model import Post, Site
+from feeds.posts import Loaded, Parsed, collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import display_path, fingerprint, post_paths
 from press.write import write_atomic
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 CACHE = "posts-cache"
 SHARDS = 16
 CODE = Path(__file__).parent.parent / "feeds"
+UNSTORED = frozenset({"body", "html"})  # read back, or made again, when needed
 
 Stamp = tuple[int, int]  # size, modification time in nanoseconds
 Entry = tuple[Stamp, Parsed]
@@ -50,6 +55,41 @@ class PostCache:
     @property
     def changed(self) -> bool:
         return bool(self.stale)
+
+
+class PostChanged(RuntimeError):
+    """A post's file changed or vanished while a publish was using it."""
+
+
+class StoredPost(Post):
+    """A post that leaves its Markdown out when pickled (into the cache, or from a
+    parsing process) and reads it back from ``file`` on first use. The file must still
+    hold what was parsed: a post edited in the middle of a publish stops the publish,
+    and the next one parses it again."""
+
+    file: str
+
+    @classmethod
+    def of(cls, post: Post, file: str) -> StoredPost:
+        stored = cls.__new__(cls)
+        stored.__dict__.update(post.__dict__, file=file)
+        return stored
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in UNSTORED}
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance lacks
+        if name != "body":
+            raise AttributeError(name)
+        try:
+            with open(self.file, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise PostChanged(f"{self.source}: cannot be read: {error.strerror}") from None
+        if file_fingerprint(data) != self.fingerprint:
+            raise PostChanged(f"{self.source}: changed during the publish; publish again")
+        self.__dict__["body"] = body = post_body(self.source, data)
+        return body
 
 
 def shard(name: str) -> int:
@@ -72,7 +112,8 @@ def post_stamps(config: Config) -> dict[str, tuple[str, Stamp | None]]:
 
 def cache_key(config: Config) -> str:
     """What parsing depends on besides the file: the site settings and the parser's code."""
-    return fingerprint(sorted(CODE.glob("*.py")), seed=repr(config.site).encode())
+    code = [*sorted(CODE.glob("*.py")), Path(__file__)]
+    return fingerprint(code, seed=repr(config.site).encode())
 
 
 def open_cache(config: Config) -> PostCache:
@@ -132,7 +173,10 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
             problem = Problem(name, None, f"cannot be read: {error.strerror}")
             results.append((Parsed(None, (problem,)), False))
             continue
-        results.append((parse_source(name, data, site), True))
+        parsed = parse_source(name, data, site)
+        if parsed.post is not None:
+            parsed = Parsed(StoredPost.of(parsed.post, path), parsed.problems)
+        results.append((parsed, True))
     return results
 
 

@@ -138,6 +138,33 @@ def test_an_unreadable_cache_costs_time_not_posts(project: Path, tmp_path: Path)
     assert len(list(cache.iterdir())) == press.content.SHARDS  # written whole again
 
 
+def test_the_cache_keeps_no_markdown_and_reads_it_back(project: Path) -> None:
+    path = post(project, "2022-09-16")
+    path.write_text(path.read_text() + "\nA last paragraph that only the body has.\n")
+    run(project)
+    stored = b"".join(p.read_bytes() for p in (project / "var" / press.content.CACHE).iterdir())
+    assert b"Samarkand" in stored  # in the summary, made from the first paragraph
+    assert b"only the body has" not in stored
+    config = load_config(project / "press.toml")
+    loaded = press.content.load_posts(config, press.content.open_cache(config))
+    cached = next(p for p in loaded.posts if p.source == path.relative_to(project).as_posix())
+    assert "body" not in vars(cached)  # not read yet
+    assert "<p>A last paragraph that only the body has.</p>" in cached.html
+
+
+def test_a_post_changed_during_a_publish_stops_it_by_name(project: Path) -> None:
+    run(project)
+    config = load_config(project / "press.toml")
+    loaded = press.content.load_posts(config, press.content.open_cache(config))
+    first, second = loaded.posts[:2]
+    edit(project / first.source, "title: ", "title: Now ")
+    (project / second.source).unlink()
+    with pytest.raises(press.content.PostChanged, match=f"{first.source}: changed during"):
+        assert first.html
+    with pytest.raises(press.content.PostChanged, match=f"{second.source}: cannot be read"):
+        assert second.html
+
+
 def test_a_file_changed_in_public_is_made_again(project: Path) -> None:
     first = run(project)
     assert "feeds/all.atom.xml" in first.report.written

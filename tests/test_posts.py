@@ -182,6 +182,15 @@ def test_crlf_and_bom_are_accepted(site: Site) -> None:
     assert parse_post("p.md", data, site).title == "A Good Post"
 
 
+def test_control_characters_go_from_ascii_and_other_files_alike(site: Site) -> None:
+    # ASCII files take a faster way through decoding; both ways drop the same characters.
+    front = "title: 'A\x1bB\r\nC'\r\ndate: 2022-09-16\r\ncategories: [A]"
+    ascii = parse_post("a.md", post_text(front, "x\x00y\x7fz\r\n\x0c"), site)
+    other = parse_post("b.md", post_text(front, "x\x00y\x7fz\r\n\x0c\u00e9"), site)
+    assert ascii.title == other.title == "AB C"
+    assert ascii.body == "xyz\n" and other.body == "xyz\n\u00e9\n"
+
+
 def test_drafts_and_future_posts_are_not_published(site: Site) -> None:
     def make(slug: str, day: int, draft: bool = False) -> bytes:
         extra = "\ndraft: true" if draft else ""
