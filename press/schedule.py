@@ -21,9 +21,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
-from feeds.select import next_due
 from newsletter.store import unfinished_digests
 from press.config import Config, load_config
+from press.content import PostChanged
 from press.digest import prepare, signer_from, write_outbox, write_web_copy
 from press.files import post_paths
 from press.mail import open_store, smtp_connector
@@ -229,7 +229,11 @@ def publish_and_plan(config: Config, reason: str) -> datetime | None:
     """Publish, log what changed, and return when the next future-dated post comes due."""
     now = _now()
     # Called when something changed or came due. The scheduler is the press command.
-    result = publish(config, now, processes=cpu_processes())
+    try:
+        result = publish(config, now, processes=cpu_processes())
+    except PostChanged as error:  # saved again while being published: try again soon
+        log.warning("publish (%s) stopped: %s", reason, error)
+        return now
     report = result.report
     log.info(
         "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",
@@ -242,7 +246,7 @@ def publish_and_plan(config: Config, reason: str) -> datetime | None:
     )
     for problem in result.loaded.problems:
         log.warning("%s", problem)
-    return next_due(result.loaded.posts, now)
+    return result.next_due
 
 
 def scheduler_for(config: Config) -> BackgroundScheduler:

@@ -58,6 +58,7 @@ class Known:
 
     files: int
     published: int
+    next_due: datetime | None  # when the next post dated ahead comes due
 
 
 def previous(config: Config) -> dict[str, Any]:
@@ -74,8 +75,8 @@ def unchanged(config: Config, state: dict[str, Any], now: datetime, key: str) ->
     else None."""
     if not state or state.get("inputs") != key or state.get("week") != week_of(now, config):
         return None
-    due = state.get("next_due")
-    if due and datetime.fromisoformat(due) <= now:
+    due = datetime.fromisoformat(state["next_due"]) if state.get("next_due") else None
+    if due and due <= now:
         return None
     if _has_items(config.folder("var") / "websub-pending.json"):  # a hub to ask again
         return None
@@ -88,7 +89,7 @@ def unchanged(config: Config, state: dict[str, Any], now: datetime, key: str) ->
             return None
         if stat.st_size != size or stat.st_mtime_ns != mtime:
             return None
-    return Known(len(files), int(state.get("published", 0)))
+    return Known(len(files), int(state.get("published", 0)), due)
 
 
 def save(

@@ -138,6 +138,20 @@ def test_a_post_dated_ahead_appears_at_its_time(project: Path) -> None:
     assert "a post came due" in (project / "run.log").read_text()
 
 
+def test_a_post_dated_ahead_comes_due_when_the_start_had_nothing_to_do(project: Path) -> None:
+    # press publish saw the post first: press run starts on the fast path, which must
+    # still know when the post comes due.
+    settings(project)
+    when = datetime.now(UTC) + timedelta(seconds=4)
+    post(project, "soon.md", "Due Soon", when)
+    subprocess.run([sys.executable, "-m", "press", "publish"], cwd=project, check=True)
+    with press_run(project):
+        wait_for(lambda: datetime.now(UTC) >= when, 10)
+        wait_for(lambda: "Due Soon" in titles(project), POLL + 3)
+    log = (project / "run.log").read_text()
+    assert "publish (start): 0 written" in log and "a post came due" in log
+
+
 def test_a_second_press_run_is_refused(project: Path) -> None:
     settings(project)
     with press_run(project) as first:
