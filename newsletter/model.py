@@ -70,6 +70,7 @@ class DigestSettings:
     address: str
     content: str = "summary"  # or "full"
     reply_to: str = ""
+    archive: bool = True  # each digest has a web copy on the site
 
 
 @dataclass(frozen=True)

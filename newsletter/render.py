@@ -124,7 +124,7 @@ def digest_context(
         "week_dates": fields["week_dates"],
         "intro": f"{count_text(len(digest.posts))} this week",
         "posts": [_post_context(site, post, full, text) for post in digest.posts],
-        "view_url": site.absolute(digest.web_path),
+        "view_url": site.absolute(digest.web_path) if settings.archive else None,
         "subscribe_url": site.absolute("/subscribe"),
         "address": settings.address,
         "subject": header_text(settings.subject.format(**fields)),

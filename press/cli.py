@@ -93,6 +93,7 @@ def check(obj: Context) -> None:
 @pass_context
 def publish(obj: Context, force: bool, verbose: bool) -> None:
     """Write every feed, page and index (only files whose content changed)."""
+    from press.content import PostChanged
     from press.lock import LockTimeout
     from press.publish import cpu_processes
     from press.publish import publish as publish_run
@@ -106,6 +107,8 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
         )
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
+    except PostChanged as error:
+        raise click.ClickException(str(error)) from None
     if result.fast:
         click.echo(
             f"nothing changed: {result.files} files unchanged ({result.published} posts; "
@@ -222,7 +225,8 @@ def digest(
             if not emails:
                 click.echo(f"no confirmed subscribers of {found.category.name}; outbox empty")
             paths += write_outbox(run, outbox_dir, signer, emails)
-    paths.append(write_web_copy(run))
+    web_copy = write_web_copy(run)
+    paths += [web_copy] if web_copy else []
     for path in paths:
         click.echo(f"wrote {_shown(path)}")
 

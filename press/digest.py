@@ -41,6 +41,7 @@ def digest_settings(config: Config, category: str | None = None) -> DigestSettin
         address=config["newsletter.address"],
         content=config["newsletter.content"],
         reply_to=config["newsletter.reply_to"],
+        archive=config["newsletter.archive"],
     )
 
 
@@ -151,10 +152,13 @@ def write_outbox(run: DigestRun, folder: Path, signer: Signer, emails: Sequence[
     return paths
 
 
-def write_web_copy(run: DigestRun) -> Path:
-    """The digest's web copy in ``public/newsletter/``; untouched when unchanged."""
+def write_web_copy(run: DigestRun) -> Path | None:
+    """The digest's web copy in ``public/newsletter/``; untouched when unchanged. None
+    when the site keeps no web copies (``newsletter.archive = false``)."""
     config = run.config
     settings = digest_settings(config, run.digest.category.name)
+    if not settings.archive:
+        return None
     data = render_web_copy(template_env(config), config.site, run.digest, settings)
     path = config.folder("public") / run.digest.web_path
     if not (path.is_file() and path.read_bytes() == data):

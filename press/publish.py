@@ -41,6 +41,7 @@ class PublishResult:
     announce_failed: list[str] = field(default_factory=list)
     fast: bool = False  # nothing had changed: no post was loaded, no file built
     files: int = 0
+    next_due: datetime | None = None  # when the next post dated ahead comes due
 
 
 def cpu_processes() -> int:
@@ -60,6 +61,8 @@ def digest_archive(
     """Web copies of every complete week's digest of the newsletter's category."""
     site = config.site
     settings = digest_settings(config)
+    if not settings.archive:
+        return iter(())
     category = find_category(posts, settings.category)
     this_week = Week.of(now.astimezone(site.timezone).date())
     return web_copies(env, site, posts, category, settings, before=this_week)
@@ -101,7 +104,12 @@ def publish(
         known = None if force else state.unchanged(config, last, now, key)
         if known is not None:
             return PublishResult(
-                Loaded(()), known.published, WriteReport(), fast=True, files=known.files
+                Loaded(()),
+                known.published,
+                WriteReport(),
+                fast=True,
+                files=known.files,
+                next_due=known.next_due,
             )
         # --force: a clean build, without the post cache or any file left as it was.
         cache = PostCache(cache_key(config)) if force else open_cache(config)
@@ -115,11 +123,11 @@ def publish(
         )
         reuse = (lambda output: False) if force else state.reusable(config, last, build)
         report = write_tree(config.folder("public"), files, var / "public-manifest.json", reuse)
-        result = PublishResult(loaded, len(posts), report)
         names = report.written + report.unchanged
-        result.files = len(names)
+        due = next_due(loaded.posts, now)
+        result = PublishResult(loaded, len(posts), report, files=len(names), next_due=due)
         outputs = state.output_keys(build, report.keys)
-        state.save(config, key, now, next_due(loaded.posts, now), names, len(posts), outputs)
+        state.save(config, key, now, due, names, len(posts), outputs)
         if cache.changed:  # a post parsed, or one gone: the next load needs to know
             save_cache(config, cache)
         if settings.hub:

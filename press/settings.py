@@ -242,6 +242,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Each post in the email as its summary or its full text.",
     ),
     Setting(
+        "newsletter",
+        "archive",
+        True,
+        flag,
+        "Publish each week's digest as a web page in newsletter/ (false: no web copies, "
+        "and no 'View in your browser' link in the email).",
+    ),
+    Setting(
         "storage",
         "url",
         "",

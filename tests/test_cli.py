@@ -94,6 +94,28 @@ def test_publish_then_nothing_changed(project: Path) -> None:
     assert second.stdout.startswith("nothing changed: ")
 
 
+def test_a_site_without_a_newsletter_archive(project: Path) -> None:
+    import email
+    import email.policy
+
+    toml = project / "press.toml"
+    toml.write_text(toml.read_text().replace("[newsletter]\n", "[newsletter]\narchive = false\n"))
+    assert run(project, "publish").returncode == 0
+    assert (project / "public" / "feeds" / "all.atom.xml").is_file()
+    assert not (project / "public" / "newsletter").exists()
+    result = run(project, "digest", "--week", "2022-W37", "--preview", "out/")
+    assert result.returncode == 0, result.stderr
+    assert "public/newsletter" not in result.stdout
+    assert not (project / "public" / "newsletter").exists()
+    parsed = email.message_from_bytes(
+        (project / "out" / "digest.eml").read_bytes(), policy=email.policy.default
+    )
+    text, html = (part.get_content() for part in parsed.iter_parts())
+    for part in (text, html):
+        assert "View in your browser" not in part and "/newsletter/" not in part
+        assert "Manage preferences" in part and "Unsubscribe" in part
+
+
 def test_digest_preview(project: Path) -> None:
     import email
     import email.policy
