@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import pickle
+import threading
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -181,22 +182,26 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
 
 
 def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1) -> list[Result]:
-    """``read_and_parse``, in up to ``processes`` processes when there are many files (a
-    cold publish of a big site); the results come back in the order of ``files``.
+    """``read_and_parse``, shared by this process and ``processes - 1`` others when there
+    are many files (a cold publish of a big site); the results come back in the order of
+    ``files``.
 
-    Only the ``press`` command asks for processes: a child process starts by importing
+    Only the ``press`` command asks for processes: a child process may start by importing
     the parent's main module, which a program embedding press may not expect. If the
     processes fail to start or die, the files are parsed here instead.
     """
     if len(files) < PARALLEL_FROM or processes < 2:
         return read_and_parse(files, site)
-    # forkserver: safe in a process with threads (the scheduler), unlike fork.
-    context = multiprocessing.get_context("forkserver")
+    # fork starts a child at once, with press imported; forkserver is the safe way from
+    # a process that runs threads (the scheduler).
+    method = "fork" if threading.active_count() == 1 else "forkserver"
     chunks = [files[i::processes] for i in range(processes)]
     ordered: list[Result] = [None] * len(files)  # type: ignore[list-item]
     try:
-        with ProcessPoolExecutor(processes, mp_context=context) as pool:
-            for i, part in enumerate(pool.map(read_and_parse, chunks, [site] * processes)):
+        with ProcessPoolExecutor(processes - 1, mp_context=get_context(method)) as pool:
+            others = pool.map(read_and_parse, chunks[1:], [site] * (processes - 1))
+            ordered[0::processes] = read_and_parse(chunks[0], site)  # this process's share
+            for i, part in enumerate(others, 1):
                 ordered[i::processes] = part
     except (OSError, BrokenProcessPool) as error:
         log.warning("parsing in %d processes failed (%s); parsing here", processes, error)
