@@ -77,7 +77,10 @@ class StoredPost(Post):
         return stored
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in UNSTORED}
+        state = self.__dict__.copy()
+        for name in UNSTORED:
+            state.pop(name, None)
+        return state
 
     def __getattr__(self, name: str) -> Any:  # only for what the instance lacks
         if name != "body":

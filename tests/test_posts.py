@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,6 +181,29 @@ def test_unknown_key_is_a_warning_with_a_hint(site: Site) -> None:
 def test_crlf_and_bom_are_accepted(site: Site) -> None:
     data = b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode()
     assert parse_post("p.md", data, site).title == "A Good Post"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2022-09-16",
+        "2022-09-16T09:00:00Z",
+        "2022-09-16 09:00:00+01:00",
+        "2022-09-16T09:00:00.5-05:30",
+        "2022-09-16T09:00:00.123456789Z",
+        "2001-12-14 21:59:43.10 -5",  # YAML's own form: read by YAML
+        "2022-09-16   09:00:00Z",
+    ],
+)
+def test_dates_read_as_yaml_reads_them(site: Site, written: str) -> None:
+    # Timestamps take a quicker way than YAML's constructor; the result must not differ.
+    value = yaml.safe_load(f"d: {written}")["d"]
+    if isinstance(value, datetime):
+        expected = value if value.tzinfo else value.replace(tzinfo=site.timezone)
+    else:
+        expected = datetime.combine(value, datetime.min.time(), tzinfo=site.timezone)
+    post = parse_post("p.md", post_text(f"title: T\ndate: {written}\ncategories: [A]"), site)
+    assert post.date == expected and post.date.utcoffset() == expected.utcoffset()
 
 
 def test_control_characters_go_from_ascii_and_other_files_alike(site: Site) -> None:
