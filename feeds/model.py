@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from feeds.markdown import render_markdown, summarise_html
+from feeds.errors import Problem
 
 
 @dataclass(frozen=True, order=True)
@@ -76,14 +76,49 @@ class Post:
     @cached_property
     def html(self) -> str:
         """The body as sanitised HTML with absolute links."""
+        from feeds.markdown import render_markdown  # on first use: press starts faster
+
         return render_markdown(self.body, self.url)
 
     @cached_property
     def summary(self) -> str:
         """The front matter's summary, else the plain text of the first paragraph."""
-        return self.summary_given if self.summary_given is not None else summarise_html(self.html)
+        if self.summary_given is not None:
+            return self.summary_given
+        from feeds.markdown import summarise_html
+
+        return summarise_html(self.html)
 
     @property
     def modified(self) -> datetime:
         """When the post last changed: ``updated`` when given, else its date."""
         return self.updated or self.date
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The outcome of loading many posts: the good ones, and every problem found."""
+
+    posts: tuple[Post, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """The paths of the posts that could not be loaded."""
+        return tuple(dict.fromkeys(p.path for p in self.errors))
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one file gave: its post, or None when it could not be loaded, and problems."""
+
+    post: Post | None
+    problems: tuple[Problem, ...] = ()

@@ -10,14 +10,14 @@ import difflib
 import functools
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 import yaml
 
 from feeds.errors import PostError, Problem
-from feeds.model import Category, Post, Site
+from feeds.model import Category, Loaded, Parsed, Post, Site
 from feeds.select import newest_first
 from feeds.text import ASCII_CONTROLS, plain_text, slugify, strip_controls
 
@@ -49,35 +49,6 @@ PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
     for name in ("str", "null", "bool", "int", "float", "timestamp", "seq", "map")
 )
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The outcome of loading many posts: the good ones, and every problem found."""
-
-    posts: tuple[Post, ...]
-    problems: tuple[Problem, ...] = field(default=())
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
-
-    @property
-    def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "warning")
-
-    @property
-    def failed(self) -> tuple[str, ...]:
-        """The paths of the posts that could not be loaded."""
-        return tuple(dict.fromkeys(p.path for p in self.errors))
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What one file gave: its post, or None when it could not be loaded, and problems."""
-
-    post: Post | None
-    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import click
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
-    from feeds.posts import Loaded
+    from feeds.model import Loaded
     from newsletter.deliver import DeliveryReport
     from press.digest import DigestRun
 
@@ -93,7 +93,7 @@ def check(obj: Context) -> None:
 @pass_context
 def publish(obj: Context, force: bool, verbose: bool) -> None:
     """Write every feed, page and index (only files whose content changed)."""
-    from press.content import PostChanged
+    from press.files import PostChanged
     from press.lock import LockTimeout
     from press.publish import cpu_processes
     from press.publish import publish as publish_run

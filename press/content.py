@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import pickle
 import threading
 import zlib
@@ -28,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from feeds.errors import Problem
-from feeds.model import Post, Site
-from feeds.posts import Loaded, Parsed, collect, file_fingerprint, parse_source, post_body
+from feeds.model import Loaded, Parsed, Post, Site
+from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
-from press.files import display_path, fingerprint, post_paths
+from press.files import PostChanged, Stamp, Stamps, display_path, fingerprint, post_stamps
 from press.write import write_atomic
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,6 @@ SHARDS = 16
 CODE = Path(__file__).parent.parent / "feeds"
 UNSTORED = frozenset({"body", "html"})  # read back, or made again, when needed
 
-Stamp = tuple[int, int]  # size, modification time in nanoseconds
 Entry = tuple[Stamp, Parsed]
 
 
@@ -56,10 +54,6 @@ class PostCache:
     @property
     def changed(self) -> bool:
         return bool(self.stale)
-
-
-class PostChanged(RuntimeError):
-    """A post's file changed or vanished while a publish was using it."""
 
 
 class StoredPost(Post):
@@ -98,20 +92,6 @@ class StoredPost(Post):
 
 def shard(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) % SHARDS
-
-
-def post_stamps(config: Config) -> dict[str, tuple[str, Stamp | None]]:
-    """Each post file by display path: its path, size and time (None if it vanished)."""
-    stamps: dict[str, tuple[str, Stamp | None]] = {}
-    root = config.root
-    for path in post_paths(config.folder("posts")):
-        try:
-            stat = os.stat(path)
-            stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            stamp = None
-        stamps[display_path(path, root)] = (path, stamp)
-    return stamps
 
 
 def cache_key(config: Config) -> str:
@@ -215,7 +195,7 @@ def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1
 def load_posts(
     config: Config,
     cache: PostCache | None = None,
-    stamps: dict[str, tuple[str, Stamp | None]] | None = None,
+    stamps: Stamps | None = None,
     processes: int = 1,
 ) -> Loaded:
     """Every post under the posts folder, with every problem met on the way.
@@ -225,7 +205,7 @@ def load_posts(
     """
     site = config.site
     folder = config.folder("posts")
-    stamps = post_stamps(config) if stamps is None else stamps
+    stamps = post_stamps(folder, config.root) if stamps is None else stamps
     results: list[Parsed] = []
     if not folder.is_dir():
         problem = Problem(display_path(folder, config.root), None, "the posts folder is missing")

@@ -9,6 +9,13 @@ from pathlib import Path
 
 SKIPPED = (".", "#", "_")  # hidden files, editor backups and drafts folders like _drafts
 
+Stamp = tuple[int, int]  # size, modification time in nanoseconds
+Stamps = dict[str, tuple[str, Stamp | None]]  # display path: path, stamp (None: vanished)
+
+
+class PostChanged(RuntimeError):
+    """A post's file changed or vanished while a publish was using it."""
+
 
 def post_paths(folder: Path) -> list[str]:
     """Every ``*.md`` file below ``folder``, skipping hidden files and editor backups."""
@@ -46,3 +53,18 @@ def display_path(path: str | Path, root: Path) -> str:
     """A path as the user knows it: relative to the project folder where it can be."""
     text, base = str(path), str(root).rstrip("/") + "/"
     return text[len(base) :] if text.startswith(base) else text
+
+
+def post_stamps(folder: Path, root: Path) -> Stamps:
+    """Each post file under ``folder`` by display path: its path, and its size and time
+    (None if it vanished)."""
+    stamps: Stamps = {}
+    base = str(root).rstrip("/") + "/"
+    for path in post_paths(folder):
+        try:
+            stat = os.stat(path)
+            stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            stamp = None
+        stamps[path[len(base) :] if path.startswith(base) else path] = (path, stamp)  # display_path
+    return stamps

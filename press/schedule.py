@@ -23,9 +23,8 @@ from sqlalchemy import text
 
 from newsletter.store import unfinished_digests
 from press.config import Config, load_config
-from press.content import PostChanged
 from press.digest import prepare, signer_from, write_outbox, write_web_copy
-from press.files import post_paths
+from press.files import PostChanged, post_paths
 from press.mail import open_store, smtp_connector
 from press.publish import cpu_processes, publish
 from press.send import outbox_recipients, send_digest

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.model import SUBJECT_FIELDS
-from newsletter.smtp import parse_smtp_url
 
 REQUIRED = object()
 
@@ -103,6 +101,8 @@ def database_url(value: Any) -> str:
 
 def smtp_url(value: Any) -> str:
     if text(value):
+        from newsletter.smtp import parse_smtp_url  # smtplib: only for a site that sends
+
         try:
             parse_smtp_url(value)
         except ValueError as error:
@@ -151,7 +151,11 @@ def message_template(value: Any) -> str:
 
 
 def address(value: Any) -> str:
-    if text(value) and "@" not in parseaddr(value)[1]:
+    if not text(value):
+        return ""
+    from email.utils import parseaddr  # here: most sites leave the addresses empty
+
+    if "@" not in parseaddr(value)[1]:
         raise Invalid(f"expected an address like 'Name <name@example.com>', got {value!r}")
     return str(value)
 

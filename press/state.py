@@ -19,8 +19,7 @@ from typing import Any
 
 from feeds.output import Output, output_key
 from press.config import Config
-from press.content import Stamp
-from press.files import fingerprint
+from press.files import Stamps, fingerprint
 from press.write import write_atomic
 
 STATE = "publish-state.json"
@@ -39,7 +38,7 @@ def build_key(config: Config) -> str:
     return fingerprint(paths, seed=config.path.read_bytes())
 
 
-def inputs_key(build: str, posts: dict[str, tuple[str, Stamp | None]]) -> str:
+def inputs_key(build: str, posts: Stamps) -> str:
     """A fingerprint of everything a publish reads: ``build_key`` and the posts' stamps."""
     digest = hashlib.sha256(build.encode())
     for name, (_, stamp) in posts.items():

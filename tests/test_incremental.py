@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 import press.content
-from feeds.model import Site
-from feeds.posts import Parsed, parse_source
+from feeds.model import Parsed, Site
+from feeds.posts import parse_source
 from press.config import load_config
+from press.files import PostChanged
 from press.publish import PublishResult, publish
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -159,9 +160,9 @@ def test_a_post_changed_during_a_publish_stops_it_by_name(project: Path) -> None
     first, second = loaded.posts[:2]
     edit(project / first.source, "title: ", "title: Now ")
     (project / second.source).unlink()
-    with pytest.raises(press.content.PostChanged, match=f"{first.source}: changed during"):
+    with pytest.raises(PostChanged, match=f"{first.source}: changed during"):
         assert first.html
-    with pytest.raises(press.content.PostChanged, match=f"{second.source}: cannot be read"):
+    with pytest.raises(PostChanged, match=f"{second.source}: cannot be read"):
         assert second.html
 
 
