@@ -89,6 +89,12 @@ class Post:
 
         return summarise_html(self.html)
 
+    @cached_property
+    def timestamp(self) -> float:
+        """The date as a POSIX timestamp: what posts are sorted and compared by (an aware
+        datetime asks its zone for the offset at each comparison)."""
+        return self.date.timestamp()
+
     @property
     def modified(self) -> datetime:
         """When the post last changed: ``updated`` when given, else its date."""

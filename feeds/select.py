@@ -10,13 +10,13 @@ from feeds.model import Category, Post
 
 def published(posts: Iterable[Post], now: datetime) -> tuple[Post, ...]:
     """The posts a reader may see at ``now``, newest first."""
-    return tuple(newest_first(p for p in posts if not p.draft and p.date <= now))
+    moment = now.timestamp()
+    return tuple(newest_first(p for p in posts if not p.draft and p.timestamp <= moment))
 
 
 def newest_first(posts: Iterable[Post]) -> list[Post]:
     """Posts by date, newest first; the slug orders posts of the same moment."""
-    # The timestamp, not the datetime: comparing aware datetimes asks each for its offset.
-    return sorted(posts, key=lambda p: (p.date.timestamp(), p.slug), reverse=True)
+    return sorted(posts, key=lambda p: (p.timestamp, p.slug), reverse=True)
 
 
 def by_category(posts: Iterable[Post]) -> dict[Category, tuple[Post, ...]]:
@@ -36,5 +36,6 @@ def by_category(posts: Iterable[Post]) -> dict[Category, tuple[Post, ...]]:
 
 def next_due(posts: Iterable[Post], now: datetime) -> datetime | None:
     """When the next post dated in the future comes due, if any is waiting."""
-    waiting = [p.date for p in posts if not p.draft and p.date > now]
+    moment = now.timestamp()
+    waiting = [p.date for p in posts if not p.draft and p.timestamp > moment]
     return min(waiting, default=None)

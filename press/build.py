@@ -26,7 +26,6 @@ from press.digest import digest_settings
 from press.files import Stamps
 from press.publish import PublishResult
 from press.templates import template_env
-from press.websub import announce
 from press.write import write_tree
 
 
@@ -97,6 +96,8 @@ def build_site_files(
     if cache.changed:  # a post parsed, or one gone: the next load needs to know
         save_cache(config, cache)
     if settings.hub:
+        from press.websub import announce  # urllib's HTTP client: only for a site with a hub
+
         changed = [config.site.absolute(p) for p in report.written if is_feed(p)]
         result.announced, result.announce_failed = announce(
             settings.hub, changed, var / "websub-pending.json"
