@@ -164,9 +164,17 @@ def render_web_copy(
 
 def personalise(rendered: RenderedDigest, recipient: Recipient) -> tuple[str, str]:
     """The HTML and text of one recipient's copy: their own links in place."""
-    html, text = rendered.html, rendered.text
-    for name, placeholder in PLACEHOLDERS.items():
-        url = getattr(recipient, name)
-        html = html.replace(placeholder, escape(url))
-        text = text.replace(placeholder, url)
-    return html, text
+    html_links, text_links = own_links(recipient)
+    return fill(rendered.html, html_links), fill(rendered.text, text_links)
+
+
+def own_links(recipient: Recipient) -> tuple[dict[str, str], dict[str, str]]:
+    """What each placeholder becomes for ``recipient``: in the HTML, and in the text."""
+    text = {placeholder: getattr(recipient, name) for name, placeholder in PLACEHOLDERS.items()}
+    return {placeholder: escape(url) for placeholder, url in text.items()}, text
+
+
+def fill(body: str, links: dict[str, str]) -> str:
+    for placeholder, value in links.items():
+        body = body.replace(placeholder, value)
+    return body

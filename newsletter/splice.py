@@ -16,28 +16,42 @@ import hashlib
 from feeds.model import Site
 from newsletter.message import Envelope, build_message, message_bytes, message_id
 from newsletter.model import Recipient
-from newsletter.render import RenderedDigest, header_text, personalise
+from newsletter.render import PLACEHOLDERS, RenderedDigest, fill, header_text, own_links
 
 CRLF = "\r\n"
 
 
-def _qp(text: str, known: dict[str, str] | None = None, learn: bool = False) -> str:
-    """A body as EmailMessage.set_content(cte="quoted-printable") encodes it, CRLF ends.
+def _encode(line: str) -> str:
+    """One line (UTF-8 bytes as latin-1 text) as EmailMessage.set_content encodes it in
+    quoted-printable, CRLF ends."""
+    return email.quoprimime.body_encode(line, 76).replace("\n", CRLF)
 
-    Quoted-printable encodes each line on its own, so a line in ``known`` (the lines of
-    the first copy, which ``learn`` fills in) is not encoded again: only the few lines
-    with a recipient's own links are.
-    """
-    encoded = []
-    for raw in text.encode("utf-8").splitlines():
-        line = raw.decode("latin-1")
-        done = known.get(line) if known is not None else None
-        if done is None:
-            done = email.quoprimime.body_encode(line, 76).replace("\n", CRLF)
-            if learn and known is not None:
-                known[line] = done
-        encoded.append(done)
-    return CRLF.join(encoded) + CRLF
+
+class _Body:
+    """One body in quoted-printable, encoded once: each copy encodes only the lines with
+    the recipient's own links (quoted-printable encodes each line on its own)."""
+
+    def __init__(self, text: str) -> None:
+        # Runs of shared lines, encoded and joined, between lines with a placeholder.
+        self.pieces: list[str | tuple[str]] = []
+        run: list[str] = []
+        for raw in text.encode("utf-8").splitlines():
+            line = raw.decode("latin-1")
+            if any(placeholder in line for placeholder in PLACEHOLDERS.values()):
+                if run:
+                    self.pieces.append(CRLF.join(run))
+                    run = []
+                self.pieces.append((line,))
+            else:
+                run.append(_encode(line))
+        if run:
+            self.pieces.append(CRLF.join(run))
+
+    def encoded(self, links: dict[str, str]) -> str:
+        """The body with ``links`` filled in, as ``_encode`` would give it whole."""
+        latin = {k: v.encode("utf-8").decode("latin-1") for k, v in links.items()}
+        lines = [p if isinstance(p, str) else _encode(fill(p[0], latin)) for p in self.pieces]
+        return CRLF.join(lines) + CRLF
 
 
 class Splicer:
@@ -47,7 +61,12 @@ class Splicer:
         self.site, self.rendered, self.envelope = site, rendered, envelope
         self.template: list[str] | None = None
         self.checked = False
-        self.known: dict[str, str] = {}  # quoted-printable lines, by their text
+        self.html, self.text = _Body(rendered.html), _Body(rendered.text)
+        # The boundary hashes the personal HTML and text: the HTML up to its first
+        # placeholder is the same for everyone, and hashed once.
+        found = [i for i in (rendered.html.find(p) for p in PLACEHOLDERS.values()) if i >= 0]
+        self.shared = min(found, default=len(rendered.html))
+        self.shared_hash = hashlib.sha256(rendered.html[: self.shared].encode())
 
     def full(self, recipient: Recipient) -> tuple[bytes, str]:
         message = build_message(self.site, self.rendered, self.envelope, recipient)
@@ -76,9 +95,11 @@ class Splicer:
 
     def _spliced(self, recipient: Recipient) -> tuple[bytes, str]:
         assert self.template is not None
-        html, text = personalise(self.rendered, recipient)
-        learn = not self.known  # the first spliced copy teaches the lines all copies share
-        boundary = f"==press-{hashlib.sha256((html + text).encode()).hexdigest()[:24]}=="
+        html_links, text_links = own_links(recipient)
+        digest = self.shared_hash.copy()  # of personalise()'s html + text, as the full build
+        digest.update(fill(self.rendered.html[self.shared :], html_links).encode())
+        digest.update(fill(self.rendered.text, text_links).encode())
+        boundary = f"==press-{digest.hexdigest()[:24]}=="
         mid = message_id(self.site, self.rendered, recipient.email)
         unsubscribe = (
             f"<{header_text(recipient.unsubscribe_url)}>, "
@@ -100,10 +121,10 @@ class Splicer:
             f"--{boundary}",
             'Content-Type: text/plain; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable", "",
-            _qp(text, self.known, learn), f"--{boundary}",
+            self.text.encoded(text_links), f"--{boundary}",
             'Content-Type: text/html; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "MIME-Version: 1.0", "",  # the email package gives the second part its own
-            _qp(html, self.known, learn), f"--{boundary}--", "",
+            self.html.encoded(html_links), f"--{boundary}--", "",
         ]  # fmt: skip
         return CRLF.join(parts).encode("ascii"), mid

@@ -49,16 +49,22 @@ class Signer:
         if not secret:
             raise ValueError("the secret key is empty")
         self.secret = secret
+        self._serializers: dict[str, URLSafeSerializer | URLSafeTimedSerializer] = {}
 
     @property
     def is_development(self) -> bool:
         return self.secret == DEVELOPMENT_KEY
 
     def _serializer(self, purpose: str) -> URLSafeSerializer | URLSafeTimedSerializer:
-        if purpose not in PURPOSES:
-            raise ValueError(f"unknown token purpose {purpose!r}")
-        kind = URLSafeTimedSerializer if purpose in TIMED else URLSafeSerializer
-        return kind(self.secret, salt=f"bystander-press {purpose}")
+        found = self._serializers.get(purpose)
+        if found is None:  # one a purpose (a send signs two tokens a recipient)
+            if purpose not in PURPOSES:
+                raise ValueError(f"unknown token purpose {purpose!r}")
+            kind = URLSafeTimedSerializer if purpose in TIMED else URLSafeSerializer
+            found = self._serializers[purpose] = kind(
+                self.secret, salt=f"bystander-press {purpose}"
+            )
+        return found
 
     def sign(self, purpose: str, subject: str) -> str:
         """A URL-safe token for ``purpose`` about ``subject``."""

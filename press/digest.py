@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,10 +69,16 @@ def choose_digest(
     return select_week(posts, chosen, wanted, zone)
 
 
+@functools.lru_cache(maxsize=8)
+def _mailbox(address: str) -> str:
+    """The bare address of ``Name <address>`` (asked once a recipient: kept)."""
+    return parseaddr(address)[1]
+
+
 def recipient_for(config: Config, signer: Signer, email: str) -> Recipient:
     """A recipient with their own signed unsubscribe and preferences links."""
     site = config.site
-    mailbox = parseaddr(sender(config))[1]
+    mailbox = _mailbox(sender(config))
     return Recipient(
         email=email,
         unsubscribe_url=site.absolute(f"/unsubscribe/{signer.sign('unsubscribe', email)}"),

@@ -335,11 +335,12 @@ def test_spliced_copies_are_byte_identical_to_full_builds() -> None:
     splicer = Splicer(config.site, rendered, envelope)
     signer = Signer("test key")
     addresses = [f"reader{i}@example.com" for i in range(30)] + ["jörg@exämple.de"]
-    remembered = []
+    addresses += [f"{'x' * n}@example.com" for n in range(1, 64, 7)]  # links of every length
     for address in addresses:
         recipient = recipient_for(config, signer, address)
         assert splicer.compose(recipient) == splicer.full(recipient), address
-        remembered.append(len(splicer.known))
     assert splicer.checked is True  # the fast path was taken, not abandoned
-    # What it keeps is the digest's lines, learnt once: flat in the number of recipients.
-    assert remembered[1] > 20 and remembered[-1] == remembered[1]
+    # Each copy encodes only the lines with the recipient's own links.
+    for body in (splicer.html, splicer.text):
+        personal = [piece for piece in body.pieces if isinstance(piece, tuple)]
+        assert 1 <= len(personal) <= 3 and len(body.pieces) <= 2 * len(personal) + 1
