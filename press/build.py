@@ -87,7 +87,8 @@ def build_site_files(
         digest_archive(config, posts, env, now),
     )
     reuse = (lambda output: False) if force else state.reusable(config, last, build)
-    report = write_tree(config.folder("public"), files, var / "public-manifest.json", reuse)
+    manifest = var / "public-manifest.json"
+    report = write_tree(config.folder("public"), files, manifest, reuse, processes)
     names = report.written + report.unchanged
     due = next_due(loaded.posts, now)
     result = PublishResult(loaded, len(posts), report, files=len(names), next_due=due)

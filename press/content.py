@@ -13,16 +13,13 @@ changed since it was written, or it cannot be read: that costs time, never a wro
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import pickle
-import threading
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,7 @@ from feeds.model import Loaded, Parsed, Post, Site
 from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import PostChanged, Stamp, Stamps, display_path, fingerprint, post_stamps
+from press.shares import FAILED, can_fork, share_out
 from press.write import write_atomic
 
 log = logging.getLogger(__name__)
@@ -175,20 +173,17 @@ def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1
     """
     if len(files) < PARALLEL_FROM or processes < 2:
         return read_and_parse(files, site)
-    # fork starts a child at once, with press imported; forkserver is the safe way from
-    # a process that runs threads (the scheduler).
-    method = "fork" if threading.active_count() == 1 else "forkserver"
+    # forkserver is the safe way from a process that runs threads (the scheduler).
+    method = "fork" if can_fork() else "forkserver"
     chunks = [files[i::processes] for i in range(processes)]
     ordered: list[Result] = [None] * len(files)  # type: ignore[list-item]
     try:
-        with ProcessPoolExecutor(processes - 1, mp_context=get_context(method)) as pool:
-            others = pool.map(read_and_parse, chunks[1:], [site] * (processes - 1))
-            ordered[0::processes] = read_and_parse(chunks[0], site)  # this process's share
-            for i, part in enumerate(others, 1):
-                ordered[i::processes] = part
-    except (OSError, BrokenProcessPool) as error:
+        parts = share_out(functools.partial(read_and_parse, site=site), chunks, method)
+    except FAILED as error:
         log.warning("parsing in %d processes failed (%s); parsing here", processes, error)
         return read_and_parse(files, site)
+    for i, part in enumerate(parts):
+        ordered[i::processes] = part
     return ordered
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds.output import Output
+from press.shares import FAILED, can_fork, share_out
 
 
 @dataclass
@@ -57,21 +58,60 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
+MAKE_APART_FROM = 16  # outputs to make before it pays to fork processes for them
+_MAKING: list[tuple[Path, Output]] = []  # what forked children make: they inherit it
+
+
+def _put(path: Path, output: Output, made: set[Path]) -> bool:
+    """Make one output and write it if its bytes changed; True if it was written."""
+    data = output.make()
+    if _same(path, data):
+        return False
+    write_atomic(path, data, made)
+    return True
+
+
+def _put_share(indices: range) -> list[bool]:
+    made: set[Path] = set()
+    return [_put(*_MAKING[i], made) for i in indices]
+
+
+def _put_all(todo: list[tuple[Path, Output]], processes: int) -> list[bool]:
+    """``_put`` each output; shared with forked processes when there are many."""
+    made: set[Path] = set()
+    if processes < 2 or len(todo) < MAKE_APART_FROM or not can_fork():
+        return [_put(path, output, made) for path, output in todo]
+    _MAKING[:] = todo
+    try:
+        shares = [range(i, len(todo), processes) for i in range(processes)]
+        parts = share_out(_put_share, shares, "fork")
+    except FAILED:  # make them here; a file a child wrote counts as written
+        return [_put(path, output, made) or True for path, output in todo]
+    finally:
+        _MAKING.clear()
+    written = [False] * len(todo)
+    for i, part in enumerate(parts):
+        written[i::processes] = part
+    return written
+
+
 def write_tree(
     root: Path,
     outputs: Iterable[Output],
     manifest: Path,
     reuse: Callable[[Output], bool] = lambda output: False,
+    processes: int = 1,
 ) -> WriteReport:
     """Make ``root`` hold ``outputs``: write what changed, remove what we wrote before and
     no longer produce. Files we never wrote (a favicon the user put there) are left alone.
 
     An output that ``reuse`` accepts is left as it is on disk without being made.
-    ``manifest`` records the paths written, for the next run's removals.
+    ``manifest`` records the paths written, for the next run's removals. ``processes``
+    share the making of many outputs.
     """
     report = WriteReport()
     produced: set[str] = set()
-    made: set[Path] = set()
+    todo: list[tuple[Path, Output]] = []
     for output in outputs:
         name = output.name
         if name in produced:
@@ -81,13 +121,10 @@ def write_tree(
         if reuse(output):
             report.unchanged.append(name)
             report.reused += 1
-            continue
-        path, data = root / name, output.make()
-        if _same(path, data):
-            report.unchanged.append(name)
         else:
-            write_atomic(path, data, made)
-            report.written.append(name)
+            todo.append((root / name, output))
+    for (_, output), written in zip(todo, _put_all(todo, processes), strict=True):
+        (report.written if written else report.unchanged).append(output.name)
     report.written.sort()
     report.unchanged.sort()
     for name in sorted(_read_manifest(manifest) - produced):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import press.content
+import press.shares
 from feeds.model import Parsed, Site
 from feeds.posts import parse_source
 from press.config import load_config
@@ -203,7 +204,7 @@ def test_processes_that_cannot_start_fall_back_to_parsing_here(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    monkeypatch.setattr(press.content, "ProcessPoolExecutor", broken)
+    monkeypatch.setattr(press.shares, "ProcessPoolExecutor", broken)
     result = publish(load_config(project / "press.toml"), NOW, processes=2)
     assert result.published == expected.published == 10
     assert "parsing in 2 processes failed" in caplog.text

@@ -1,0 +1,76 @@
+"""Writing public/: the same files and report whether outputs are made here or shared
+with forked processes; children that fail leave the work to this process."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import pytest
+
+import press.shares
+import press.write
+from feeds.output import Output
+from press.write import MAKE_APART_FROM, write_tree
+
+
+def make(tag: str, i: int, makers: Path) -> bytes:
+    (makers / str(os.getpid())).touch()  # who made it
+    return f"{tag} {i}\n".encode()
+
+
+def outputs(count: int, tag: str, makers: Path) -> list[Output]:
+    makers.mkdir(exist_ok=True)
+    return [
+        Output(f"dir{i % 3}/file{i}.txt", f"{tag}{i}", functools.partial(make, tag, i, makers))
+        for i in range(count)
+    ]
+
+
+def contents(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*.txt")}
+
+
+def test_shared_making_writes_what_making_here_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Threads an earlier test left would make write_tree make everything here.
+    monkeypatch.setattr(press.write, "can_fork", lambda: True)
+    count, here, shared = MAKE_APART_FROM * 2, tmp_path / "here", tmp_path / "shared"
+    alone = write_tree(tmp_path / "a", outputs(count, "x", here), tmp_path / "a.json")
+    both = write_tree(tmp_path / "b", outputs(count, "x", shared), tmp_path / "b.json", processes=2)
+    assert both.written == alone.written and len(both.written) == count
+    assert contents(tmp_path / "b") == contents(tmp_path / "a")
+    assert len(list(here.iterdir())) == 1 and len(list(shared.iterdir())) == 2  # and a child
+    changed = outputs(count, "y", shared)[:5] + outputs(count, "x", shared)[5:]
+    again = write_tree(tmp_path / "b", changed, tmp_path / "b.json", processes=2)
+    assert again.written == sorted(o.name for o in changed[:5])
+    assert len(again.unchanged) == count - 5
+
+
+def test_children_that_fail_leave_the_making_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(press.shares, "ProcessPoolExecutor", broken)
+    count = MAKE_APART_FROM + 1
+    items = outputs(count, "x", tmp_path / "makers")
+    report = write_tree(tmp_path / "out", items, tmp_path / "m.json", processes=2)
+    assert len(report.written) == count and len(contents(tmp_path / "out")) == count
+
+
+def test_an_error_in_a_child_stops_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(press.write, "can_fork", lambda: True)
+
+    def fail() -> bytes:
+        raise RuntimeError("posts/x.md: changed during the publish; publish again")
+
+    items = outputs(MAKE_APART_FROM * 2, "x", tmp_path / "makers")
+    items[1] = Output("bad.txt", "bad", fail)  # the child's share: odd positions
+    with pytest.raises(RuntimeError, match=r"posts/x\.md: changed during the publish"):
+        write_tree(tmp_path / "out", items, tmp_path / "m.json", processes=2)
