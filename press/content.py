@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 CACHE = "posts-cache"
 SHARDS = 16
 CODE = Path(__file__).parent.parent / "feeds"
-UNSTORED = frozenset({"body", "html"})  # read back, or made again, when needed
+UNSTORED = frozenset({"body", "html", "file"})  # read back, made again, or set on load
 
 Entry = tuple[Stamp, Parsed]
 
@@ -65,8 +65,13 @@ class StoredPost(Post):
     @classmethod
     def of(cls, post: Post, file: str) -> StoredPost:
         stored = cls.__new__(cls)
-        stored.__dict__.update(post.__dict__, file=file)
-        return stored
+        stored.__dict__.update(post.__dict__)
+        return stored.found_at(file)
+
+    def found_at(self, file: str) -> StoredPost:
+        """Where the file is now (the project folder may have moved since it was kept)."""
+        self.__dict__["file"] = file
+        return self
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -212,10 +217,14 @@ def load_posts(
         if known is not None and stamp is not None and known[0] == stamp:
             kept[name] = known
             results.append(known[1])
+            if isinstance(known[1].post, StoredPost):
+                known[1].post.found_at(path)
         else:
             todo.append((name, path))
-    for (name, _), (parsed, read) in zip(todo, parse_files(todo, site, processes), strict=True):
+    for (name, path), (parsed, read) in zip(todo, parse_files(todo, site, processes), strict=True):
         results.append(parsed)
+        if isinstance(parsed.post, StoredPost):  # from another process: without its path
+            parsed.post.found_at(path)
         stamp = stamps[name][1]
         if read and stamp is not None:  # a file that could not be read is tried again
             kept[name] = (stamp, parsed)

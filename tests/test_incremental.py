@@ -154,6 +154,17 @@ def test_the_cache_keeps_no_markdown_and_reads_it_back(project: Path) -> None:
     assert "<p>A last paragraph that only the body has.</p>" in cached.html
 
 
+def test_a_project_moved_elsewhere_reads_its_posts_there(project: Path) -> None:
+    run(project)
+    moved = project.parent / f"{project.name}-moved"
+    shutil.copytree(project, moved, copy_function=shutil.copy2)  # times kept: cache good
+    shutil.rmtree(project / "posts")  # nothing left to read at the old place
+    edit(post(moved, "2022-09-16"), "Samarkand.", "Samarkand!")  # feeds made again
+    result = run(moved)
+    assert result.published == 10 and not result.loaded.problems
+    assert tree(moved / "public") == clean_build(moved, project.parent / f"{project.name}-clean")
+
+
 def test_a_post_changed_during_a_publish_stops_it_by_name(project: Path) -> None:
     run(project)
     config = load_config(project / "press.toml")
