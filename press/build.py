@@ -16,13 +16,10 @@ from feeds.output import Output
 from feeds.pages import PageSettings
 from feeds.select import next_due, published
 from feeds.site import FeedSettings, build_site
-from newsletter.archive import web_copies
-from newsletter.digest import find_category
 from newsletter.model import Week
 from press import state
 from press.config import Config
 from press.content import PostCache, cache_key, load_posts, open_cache, save_cache
-from press.digest import digest_settings
 from press.files import Stamps
 from press.publish import PublishResult
 from press.templates import template_env
@@ -39,10 +36,15 @@ def digest_archive(
     config: Config, posts: Sequence[Post], env: Environment, now: datetime
 ) -> Iterator[Output]:
     """Web copies of every complete week's digest of the newsletter's category."""
+    if not config["newsletter.archive"]:
+        return iter(())
+    # Imported here: a site without the archive renders no digest (and starts faster).
+    from newsletter.archive import web_copies
+    from newsletter.digest import find_category
+    from press.digest import digest_settings
+
     site = config.site
     settings = digest_settings(config)
-    if not settings.archive:
-        return iter(())
     category = find_category(posts, settings.category)
     this_week = Week.of(now.astimezone(site.timezone).date())
     return web_copies(env, site, posts, category, settings, before=this_week)

@@ -6,6 +6,7 @@ the files a clean build in an empty folder would make.
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import press.content
-import press.shares
 from feeds.model import Parsed, Site
 from feeds.posts import parse_source
 from press.config import load_config
@@ -215,7 +215,7 @@ def test_processes_that_cannot_start_fall_back_to_parsing_here(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    monkeypatch.setattr(press.shares, "ProcessPoolExecutor", broken)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", broken)
     result = publish(load_config(project / "press.toml"), NOW, processes=2)
     assert result.published == expected.published == 10
     assert "parsing in 2 processes failed" in caplog.text

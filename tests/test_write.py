@@ -3,13 +3,13 @@ with forked processes; children that fail leave the work to this process."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import os
 from pathlib import Path
 
 import pytest
 
-import press.shares
 import press.write
 from feeds.output import Output
 from press.write import MAKE_APART_FROM, write_tree
@@ -55,7 +55,7 @@ def test_children_that_fail_leave_the_making_here(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    monkeypatch.setattr(press.shares, "ProcessPoolExecutor", broken)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", broken)
     count = MAKE_APART_FROM + 1
     items = outputs(count, "x", tmp_path / "makers")
     report = write_tree(tmp_path / "out", items, tmp_path / "m.json", processes=2)
