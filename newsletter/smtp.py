@@ -174,6 +174,8 @@ class SmtpTransport:
         """MAIL, RCPT and DATA, each with its reply; a command after a refusal is not
         sent (its reply is a 503) unless they all went at once. An address beyond ASCII
         needs the server's SMTPUTF8 (RFC 6531)."""
+        if any(c in sender + recipient for c in "\r\n<>"):  # never a second command
+            raise PermanentFailure(f"not an address for SMTP: {recipient!r}")
         commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
         international = not (sender + recipient).isascii()
         if international:

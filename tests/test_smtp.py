@@ -89,3 +89,15 @@ def test_dots_are_stuffed_as_smtplib_stuffs_them(data: bytes) -> None:
     expected = re.sub(rb"(?m)^\.", b"..", data)  # smtplib's data(), for bytes
     expected += b"" if expected.endswith(b"\r\n") else b"\r\n"
     assert data_lines(data) == expected + b".\r\n"
+
+
+def test_an_address_cannot_smuggle_a_command() -> None:
+    handler = SmtpHandler(pipelining=True)
+    with smtp_server(handler) as server:
+        transport = SmtpTransport(parse_smtp_url(server.url))
+        smuggled = "a@example.com>\r\nRCPT TO:<b@example.com"
+        with pytest.raises(PermanentFailure, match="not an address for SMTP"):
+            transport.send("s@example.com", smuggled, MESSAGE)
+        assert transport.send("s@example.com", "c@example.com", MESSAGE).startswith("250 ")
+        transport.close()
+    assert [r.recipients for r in handler.received] == [["c@example.com"]]
