@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import press.content
+import press.write
 from feeds.model import Parsed, Site
 from feeds.posts import parse_source
 from press.config import load_config
@@ -189,8 +190,9 @@ def test_a_file_changed_in_public_is_made_again(project: Path) -> None:
     assert page.relative_to(project / "public").as_posix() in result.report.written
 
 
+@pytest.mark.parametrize("fork", [True, False])  # press publish; press run (threads)
 def test_parsing_in_several_processes_gives_the_same_site(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
 ) -> None:
     (project / "posts" / "bad.md").write_text("---\ntitle: [\n---\n")
     serial = run(project)
@@ -198,6 +200,9 @@ def test_parsing_in_several_processes_gives_the_same_site(
     shutil.rmtree(project / "public")
     shutil.rmtree(project / "var")
     monkeypatch.setattr(press.content, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(press.write, "MAKE_APART_FROM", 2)
+    for module in (press.content, press.write):  # whatever threads earlier tests left
+        monkeypatch.setattr(module, "can_fork", lambda: fork)
     parallel = publish(load_config(project / "press.toml"), NOW, processes=2)
     assert tree(project / "public") == expected
     assert parallel.loaded.problems == serial.loaded.problems
