@@ -73,13 +73,21 @@ def build_site_files(
     key: str,
     force: bool,
     processes: int,
+    kept: PostCache | None = None,
 ) -> PublishResult:
     """Build and write the site from ``stamps`` (the posts found), given ``last`` (what
     the last publish recorded), ``build`` (``state.build_key``) and ``key``
-    (``state.inputs_key``). ``force``: without the post cache, every file made anew."""
+    (``state.inputs_key``). ``force``: without the post cache, every file made anew.
+    ``kept``: the post cache as an earlier publish in this process left it."""
     var = config.folder("var")
     # --force: a clean build, without the post cache or any file left as it was.
-    cache = PostCache(cache_key(config)) if force else open_cache(config)
+    key_now = cache_key(config)
+    if force:
+        cache = PostCache(key_now)
+    elif kept is not None and kept.key == key_now:
+        cache = kept
+    else:
+        cache = open_cache(config)
     loaded = load_posts(config, cache, stamps, processes)
     posts = published(loaded.posts, now)
     settings = feed_settings(config)
@@ -93,7 +101,7 @@ def build_site_files(
     report = write_tree(config.folder("public"), files, manifest, reuse, processes)
     names = report.written + report.unchanged
     due = next_due(loaded.posts, now)
-    result = PublishResult(loaded, len(posts), report, files=len(names), next_due=due)
+    result = PublishResult(loaded, len(posts), report, files=len(names), next_due=due, cache=cache)
     outputs = state.output_keys(build, report.keys)
     state.save(config, key, now, due, names, len(posts), outputs)
     if cache.changed:  # a post parsed, or one gone: the next load needs to know

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from feeds.model import Loaded
 from press import state
@@ -13,6 +14,9 @@ from press.config import Config
 from press.files import post_stamps
 from press.lock import held
 from press.write import WriteReport
+
+if TYPE_CHECKING:
+    from press.content import PostCache
 
 
 @dataclass
@@ -27,6 +31,7 @@ class PublishResult:
     fast: bool = False  # nothing had changed: no post was loaded, no file built
     files: int = 0
     next_due: datetime | None = None  # when the next post dated ahead comes due
+    cache: PostCache | None = None  # the posts as loaded, for the next publish to start from
 
 
 def cpu_processes() -> int:
@@ -40,12 +45,15 @@ def publish(
     on_wait: Callable[[str], None] = lambda holder: None,
     force: bool = False,
     processes: int = 1,
+    cache: PostCache | None = None,
 ) -> PublishResult:
     """Load the posts, build every file and write what changed, under the publish lock.
 
     When nothing it reads has changed since the last publish (``press.state``), it returns
     at once without loading a post; ``force`` builds everything anyway. ``processes``
     (the ``press`` command gives one a core) parse a big site's posts in parallel.
+    ``cache``: the ``cache`` of an earlier result in this process (``press run`` keeps
+    it), instead of reading ``var/posts-cache/`` again.
     """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
@@ -62,9 +70,10 @@ def publish(
                 fast=True,
                 files=known.files,
                 next_due=known.next_due,
+                cache=cache,
             )
         # Imported only now: a publish with nothing to do answers without loading the
         # code that parses posts and renders feeds, pages and digests.
         from press.build import build_site_files
 
-        return build_site_files(config, now, stamps, last, build, key, force, processes)
+        return build_site_files(config, now, stamps, last, build, key, force, processes, cache)

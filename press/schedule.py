@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from newsletter.store import unfinished_digests
 from press.config import Config, load_config
+from press.content import PostCache
 from press.digest import prepare, signer_from, write_outbox, write_web_copy
 from press.files import PostChanged, post_paths
 from press.mail import open_store, smtp_connector
@@ -224,28 +225,37 @@ def snapshot(config: Config) -> dict[str, tuple[int, int]]:
     return found
 
 
-def publish_and_plan(config: Config, reason: str) -> datetime | None:
-    """Publish, log what changed, and return when the next future-dated post comes due."""
-    now = _now()
-    # Called when something changed or came due. The scheduler is the press command.
-    try:
-        result = publish(config, now, processes=cpu_processes())
-    except PostChanged as error:  # saved again while being published: try again soon
-        log.warning("publish (%s) stopped: %s", reason, error)
-        return now
-    report = result.report
-    log.info(
-        "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",
-        reason,
-        len(report.written),
-        len(report.unchanged),
-        len(report.removed),
-        result.published,
-        len(result.loaded.failed),
-    )
-    for problem in result.loaded.problems:
-        log.warning("%s", problem)
-    return result.next_due
+class Publisher:
+    """``press run``'s publishing: logs what changed, and keeps the posts it loaded in
+    memory for the next publish (the post cache on disk is for other processes)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.cache: PostCache | None = None
+
+    def __call__(self, reason: str) -> datetime | None:
+        """Publish; returns when the next future-dated post comes due."""
+        now = _now()
+        # Called when something changed or came due. The scheduler is the press command.
+        try:
+            result = publish(self.config, now, processes=cpu_processes(), cache=self.cache)
+        except PostChanged as error:  # saved again while being published: try again soon
+            log.warning("publish (%s) stopped: %s", reason, error)
+            return now
+        self.cache = result.cache
+        report = result.report
+        log.info(
+            "publish (%s): %d written, %d unchanged, %d removed; %d posts, %d skipped",
+            reason,
+            len(report.written),
+            len(report.unchanged),
+            len(report.removed),
+            result.published,
+            len(result.loaded.failed),
+        )
+        for problem in result.loaded.problems:
+            log.warning("%s", problem)
+        return result.next_due
 
 
 def scheduler_for(config: Config) -> BackgroundScheduler:
@@ -271,7 +281,8 @@ def run(
     scheduler = scheduler_for(config)
     try:
         open_store(config)  # migrations first: the job store shares the database
-        due = publish_and_plan(config, "start")
+        publisher = Publisher(config)
+        due = publisher("start")
         resume_unfinished(config, clock())
         log.info("%s", catch_up(config, missed_run(config, scheduler), clock()))
         scheduler.start(paused=True)
@@ -289,14 +300,16 @@ def run(
         if once:
             return
         scheduler.resume()
-        watch(config, stop, due)
+        watch(config, stop, due, publisher)
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
         lock.release()
 
 
-def watch(config: Config, stop: threading.Event, due: datetime | None) -> None:
+def watch(
+    config: Config, stop: threading.Event, due: datetime | None, publisher: Publisher
+) -> None:
     """Poll posts/ and templates/: publish after a burst of changes, and when posts fall due."""
     poll = max(0.1, float(config["schedule.poll_seconds"]))
     seen = snapshot(config)
@@ -309,6 +322,6 @@ def watch(config: Config, stop: threading.Event, due: datetime | None) -> None:
                     break
                 current = settled
             seen = current
-            due = publish_and_plan(config, "posts changed")
+            due = publisher("posts changed")
         elif due is not None and _now() >= due:
-            due = publish_and_plan(config, "a post came due")
+            due = publisher("a post came due")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+import press.build
 import press.content
 import press.write
 from feeds.model import Parsed, Site
 from feeds.posts import parse_source
-from press.config import load_config
+from press.config import Config, load_config
 from press.files import PostChanged
 from press.publish import PublishResult, publish
 
@@ -86,6 +87,26 @@ def test_every_incremental_publish_equals_a_clean_build(project: Path, tmp_path:
         result = run(project)
         assert not result.fast, label
         assert tree(project / "public") == clean_build(project, tmp_path), label
+
+
+def test_press_run_keeps_its_posts_in_memory_and_equals_a_clean_build(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Path] = []
+    read = press.build.open_cache
+
+    def counting(config: Config) -> press.content.PostCache:
+        opened.append(config.root)
+        return read(config)
+
+    monkeypatch.setattr(press.build, "open_cache", counting)
+    result = run(project)
+    for label, change in CHANGES:
+        change(project)
+        result = publish(load_config(project / "press.toml"), NOW, cache=result.cache)
+        assert not result.fast and result.cache is not None, label
+        assert tree(project / "public") == clean_build(project, tmp_path), label
+    assert opened.count(project) == 1  # read from var/ once, then kept
 
 
 @pytest.fixture
