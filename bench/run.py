@@ -182,19 +182,19 @@ def sending_bench(
 
 IN_PRESS_RUN = """
 import statistics, sys, time
-from datetime import UTC, datetime
 from pathlib import Path
 from press.config import load_config
-from press.publish import cpu_processes, publish
+from press.schedule import Publisher, snapshot
 config = load_config(Path("press.toml"))
-cache, times = None, []
+publisher, times = Publisher(config), []
 for i in range(int(sys.argv[1]) + 1):  # the first loads the cache from var/: not counted
     Path(f"posts/zz-in-run-{i}.md").write_text(
         f'---\\ntitle: "In run {i}"\\ndate: 2025-02-0{i + 1}T09:00:00Z\\n'
         'categories: ["China-Russia"]\\n---\\nA NEW POST with a paragraph.\\n'
     )
+    current = snapshot(config)  # press run's watcher sees the new file
     start = time.perf_counter()
-    cache = publish(config, datetime.now(UTC), processes=cpu_processes(), cache=cache).cache
+    publisher("posts changed", current.posts)
     times.append(time.perf_counter() - start)
 print(statistics.median(times[1:]))
 """

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from feeds.model import Loaded
 from press import state
 from press.config import Config
-from press.files import post_stamps
+from press.files import Stamps, post_stamps
 from press.lock import held
 from press.write import WriteReport
 
@@ -46,6 +46,7 @@ def publish(
     force: bool = False,
     processes: int = 1,
     cache: PostCache | None = None,
+    stamps: Stamps | None = None,
 ) -> PublishResult:
     """Load the posts, build every file and write what changed, under the publish lock.
 
@@ -53,12 +54,14 @@ def publish(
     at once without loading a post; ``force`` builds everything anyway. ``processes``
     (the ``press`` command gives one a core) parse a big site's posts in parallel.
     ``cache``: the ``cache`` of an earlier result in this process (``press run`` keeps
-    it), instead of reading ``var/posts-cache/`` again.
+    it), instead of reading ``var/posts-cache/`` again; ``stamps``: the posts' stamps when
+    the caller has just taken them (``press run``'s watcher), instead of again.
     """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
         build = state.build_key(config)
-        stamps = post_stamps(config.folder("posts"), config.root)
+        if stamps is None:
+            stamps = post_stamps(config.folder("posts"), config.root)
         key = state.inputs_key(build, stamps)
         last = state.previous(config)
         known = None if force else state.unchanged(config, last, now, key)

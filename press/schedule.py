@@ -25,7 +25,7 @@ from newsletter.store import unfinished_digests
 from press.config import Config, load_config
 from press.content import PostCache
 from press.digest import prepare, signer_from, write_outbox, write_web_copy
-from press.files import PostChanged, post_paths
+from press.files import PostChanged, Stamps, post_stamps
 from press.mail import open_store, smtp_connector
 from press.publish import cpu_processes, publish
 from press.send import outbox_recipients, send_digest
@@ -208,21 +208,25 @@ class SchedulerLock:
             self.holder = None
 
 
-def snapshot(config: Config) -> dict[str, tuple[int, int]]:
-    """What the posts and templates look like now: path to (mtime, size)."""
-    found: dict[str, tuple[int, int]] = {}
-    templates = config.folder("templates")
-    paths = post_paths(config.folder("posts"))
-    paths += (
-        sorted(str(p) for p in templates.rglob("*") if p.is_file()) if templates.is_dir() else []
-    )
-    for path in paths:
+@dataclass(frozen=True)
+class Snapshot:
+    """What the posts and templates look like now: each post's stamp (``post_stamps``),
+    each template's size and time."""
+
+    posts: Stamps
+    templates: dict[str, tuple[int, int]]
+
+
+def snapshot(config: Config) -> Snapshot:
+    templates: dict[str, tuple[int, int]] = {}
+    folder = config.folder("templates")
+    for path in sorted(str(p) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []:
         try:
             stat = os.stat(path)
         except FileNotFoundError:
             continue
-        found[path] = (stat.st_mtime_ns, stat.st_size)
-    return found
+        templates[path] = (stat.st_size, stat.st_mtime_ns)
+    return Snapshot(post_stamps(config.folder("posts"), config.root), templates)
 
 
 class Publisher:
@@ -233,12 +237,15 @@ class Publisher:
         self.config = config
         self.cache: PostCache | None = None
 
-    def __call__(self, reason: str) -> datetime | None:
-        """Publish; returns when the next future-dated post comes due."""
+    def __call__(self, reason: str, stamps: Stamps | None = None) -> datetime | None:
+        """Publish; returns when the next future-dated post comes due. ``stamps``: the
+        posts as the watcher just found them (else they are looked at again)."""
         now = _now()
         # Called when something changed or came due. The scheduler is the press command.
         try:
-            result = publish(self.config, now, processes=cpu_processes(), cache=self.cache)
+            result = publish(
+                self.config, now, processes=cpu_processes(), cache=self.cache, stamps=stamps
+            )
         except PostChanged as error:  # saved again while being published: try again soon
             log.warning("publish (%s) stopped: %s", reason, error)
             return now
@@ -322,6 +329,6 @@ def watch(
                     break
                 current = settled
             seen = current
-            due = publisher("posts changed")
+            due = publisher("posts changed", current.posts)
         elif due is not None and _now() >= due:
             due = publisher("a post came due")
