@@ -63,15 +63,15 @@ class StoredPost(Post):
     file: str
 
     @classmethod
-    def of(cls, post: Post, file: str) -> StoredPost:
+    def of(cls, post: Post) -> StoredPost:
         stored = cls.__new__(cls)
         stored.__dict__.update(post.__dict__)
-        return stored.found_at(file)
+        return stored
 
-    def found_at(self, file: str) -> StoredPost:
-        """Where the file is now (the project folder may have moved since it was kept)."""
+    def found_at(self, file: str) -> None:
+        """Where the file is now: set at each load, as the project folder may have moved
+        since the post was kept, and a parsing process's posts come without it."""
         self.__dict__["file"] = file
-        return self
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -126,7 +126,7 @@ def open_cache(config: Config) -> PostCache:
 
 
 def save_cache(config: Config, cache: PostCache) -> None:
-    """Write the cache files whose posts changed (with any HTML rendered since)."""
+    """Write the cache files whose posts changed (with any summaries made since)."""
     parts: dict[int, dict[str, Entry]] = {number: {} for number in cache.stale}
     for name, entry in cache.entries.items():
         number = shard(name)
@@ -162,7 +162,7 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
             continue
         parsed = parse_source(name, data, site)
         if parsed.post is not None:
-            parsed = Parsed(StoredPost.of(parsed.post, path), parsed.problems)
+            parsed = Parsed(StoredPost.of(parsed.post), parsed.problems)
         results.append((parsed, True))
     return results
 
@@ -180,16 +180,16 @@ def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1
         return read_and_parse(files, site)
     # forkserver is the safe way from a process that runs threads (the scheduler).
     method = "fork" if can_fork() else "forkserver"
-    chunks = [files[i::processes] for i in range(processes)]
-    ordered: list[Result] = [None] * len(files)  # type: ignore[list-item]
     try:
-        parts = share_out(functools.partial(read_and_parse, site=site), chunks, method)
+        return share_out(functools.partial(read_and_parse, site=site), files, processes, method)
     except FAILED as error:
         log.warning("parsing in %d processes failed (%s); parsing here", processes, error)
         return read_and_parse(files, site)
-    for i, part in enumerate(parts):
-        ordered[i::processes] = part
-    return ordered
+
+
+def _found(parsed: Parsed, path: str) -> None:
+    if isinstance(parsed.post, StoredPost):
+        parsed.post.found_at(path)
 
 
 def load_posts(
@@ -216,15 +216,13 @@ def load_posts(
         known = cache.entries.get(name) if cache is not None else None
         if known is not None and stamp is not None and known[0] == stamp:
             kept[name] = known
+            _found(known[1], path)
             results.append(known[1])
-            if isinstance(known[1].post, StoredPost):
-                known[1].post.found_at(path)
         else:
             todo.append((name, path))
     for (name, path), (parsed, read) in zip(todo, parse_files(todo, site, processes), strict=True):
+        _found(parsed, path)
         results.append(parsed)
-        if isinstance(parsed.post, StoredPost):  # from another process: without its path
-            parsed.post.found_at(path)
         stamp = stamps[name][1]
         if read and stamp is not None:  # a file that could not be read is tried again
             kept[name] = (stamp, parsed)

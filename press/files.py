@@ -36,6 +36,11 @@ def post_paths(folder: Path) -> list[str]:
     return sorted(found)
 
 
+def files_below(folder: Path, pattern: str = "*") -> list[Path]:
+    """Every file below ``folder`` whose name matches ``pattern``, sorted."""
+    return sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.is_dir() else []
+
+
 def fingerprint(paths: Iterable[Path], seed: bytes = b"") -> str:
     """A hash of ``seed`` and each file's path, size and modification time, like make's
     idea of a change; a file that vanished counts as absent."""
@@ -59,12 +64,11 @@ def post_stamps(folder: Path, root: Path) -> Stamps:
     """Each post file under ``folder`` by display path: its path, and its size and time
     (None if it vanished)."""
     stamps: Stamps = {}
-    base = str(root).rstrip("/") + "/"
     for path in post_paths(folder):
         try:
             stat = os.stat(path)
             stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
         except OSError:
             stamp = None
-        stamps[path[len(base) :] if path.startswith(base) else path] = (path, stamp)  # display_path
+        stamps[display_path(path, root)] = (path, stamp)
     return stamps

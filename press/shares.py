@@ -20,15 +20,23 @@ def can_fork() -> bool:
     return threading.active_count() == 1
 
 
-def share_out(function: Callable[[T], R], shares: Sequence[T], method: str) -> list[R]:
-    """``function`` of each share, in order: the first share in this process, each other
-    one in a child process started by ``method`` (``fork``, or ``forkserver``, which
-    needs ``function`` and the shares to pickle). Raises one of ``FAILED``."""
+def share_out(
+    function: Callable[[list[T]], list[R]], items: Sequence[T], processes: int, method: str
+) -> list[R]:
+    """``function`` over ``items`` dealt out in ``processes`` shares (every n-th item, so
+    each share is a like mix), results back in the order of ``items``: the first share in
+    this process, each other one in a child process started by ``method`` (``fork``, or
+    ``forkserver``, which needs ``function`` and the items to pickle). Raises one of
+    ``FAILED``."""
     # Imported here: a publish with nothing to do shares nothing, and starts faster.
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    with ProcessPoolExecutor(len(shares) - 1, mp_context=get_context(method)) as pool:
+    shares = [list(items[i::processes]) for i in range(processes)]
+    with ProcessPoolExecutor(processes - 1, mp_context=get_context(method)) as pool:
         others = pool.map(function, shares[1:])
-        first = function(shares[0])
-        return [first, *others]
+        parts = [function(shares[0]), *others]
+    ordered: list[R] = [None] * len(items)  # type: ignore[list-item]
+    for i, part in enumerate(parts):
+        ordered[i::processes] = part
+    return ordered

@@ -19,22 +19,18 @@ from typing import Any
 
 from feeds.output import Output, output_key
 from press.config import Config
-from press.files import Stamps, fingerprint
+from press.files import Stamps, files_below, fingerprint
 from press.write import write_atomic
 
 STATE = "publish-state.json"
 CODE = [Path(__file__).parent.parent / name for name in ("feeds", "newsletter", "press")]
 
 
-def _files(folder: Path, pattern: str) -> list[Path]:
-    return sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.is_dir() else []
-
-
 def build_key(config: Config) -> str:
     """A fingerprint of what every output depends on: settings, templates and code."""
-    paths = _files(config.folder("templates"), "*")
+    paths = files_below(config.folder("templates"), "*")
     for folder in CODE:
-        paths += _files(folder, "*.py")
+        paths += files_below(folder, "*.py")
     return fingerprint(paths, seed=config.path.read_bytes())
 
 

@@ -71,7 +71,7 @@ def _put(path: Path, output: Output, made: set[Path]) -> bool:
     return True
 
 
-def _put_share(indices: range) -> list[bool]:
+def _put_share(indices: list[int]) -> list[bool]:
     made: set[Path] = set()
     return [_put(*_MAKING[i], made) for i in indices]
 
@@ -83,16 +83,11 @@ def _put_all(todo: list[tuple[Path, Output]], processes: int) -> list[bool]:
         return [_put(path, output, made) for path, output in todo]
     _MAKING[:] = todo
     try:
-        shares = [range(i, len(todo), processes) for i in range(processes)]
-        parts = share_out(_put_share, shares, "fork")
+        return share_out(_put_share, range(len(todo)), processes, "fork")
     except FAILED:  # make them here; a file a child wrote counts as written
         return [_put(path, output, made) or True for path, output in todo]
     finally:
         _MAKING.clear()
-    written = [False] * len(todo)
-    for i, part in enumerate(parts):
-        written[i::processes] = part
-    return written
 
 
 def write_tree(
