@@ -25,7 +25,7 @@ from newsletter.store import unfinished_digests
 from press.config import Config, load_config
 from press.content import PostCache
 from press.digest import prepare, signer_from, write_outbox, write_web_copy
-from press.files import PostChanged, Stamps, post_stamps
+from press.files import PostChanged, Stamps, files_below, post_stamps
 from press.mail import open_store, smtp_connector
 from press.publish import cpu_processes, publish
 from press.send import outbox_recipients, send_digest
@@ -219,13 +219,12 @@ class Snapshot:
 
 def snapshot(config: Config) -> Snapshot:
     templates: dict[str, tuple[int, int]] = {}
-    folder = config.folder("templates")
-    for path in sorted(str(p) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []:
+    for path in files_below(config.folder("templates")):
         try:
-            stat = os.stat(path)
+            stat = path.stat()
         except FileNotFoundError:
             continue
-        templates[path] = (stat.st_size, stat.st_mtime_ns)
+        templates[str(path)] = (stat.st_size, stat.st_mtime_ns)
     return Snapshot(post_stamps(config.folder("posts"), config.root), templates)
 
 
@@ -289,7 +288,10 @@ def run(
     try:
         open_store(config)  # migrations first: the job store shares the database
         publisher = Publisher(config)
-        due = publisher("start")
+        # Looked at before the first publish: whatever is saved after it, even while
+        # press run is still starting, is a change the watcher sees.
+        seen = snapshot(config)
+        due = publisher("start", seen.posts)
         resume_unfinished(config, clock())
         log.info("%s", catch_up(config, missed_run(config, scheduler), clock()))
         scheduler.start(paused=True)
@@ -307,7 +309,7 @@ def run(
         if once:
             return
         scheduler.resume()
-        watch(config, stop, due, publisher)
+        watch(config, stop, due, publisher, seen)
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
@@ -315,11 +317,15 @@ def run(
 
 
 def watch(
-    config: Config, stop: threading.Event, due: datetime | None, publisher: Publisher
+    config: Config,
+    stop: threading.Event,
+    due: datetime | None,
+    publisher: Publisher,
+    seen: Snapshot,
 ) -> None:
-    """Poll posts/ and templates/: publish after a burst of changes, and when posts fall due."""
+    """Poll posts/ and templates/: publish after a burst of changes (since ``seen``), and
+    when posts fall due."""
     poll = max(0.1, float(config["schedule.poll_seconds"]))
-    seen = snapshot(config)
     while not stop.wait(poll):
         current = snapshot(config)
         if current != seen:

@@ -138,6 +138,32 @@ def test_a_post_dated_ahead_appears_at_its_time(project: Path) -> None:
     assert "a post came due" in (project / "run.log").read_text()
 
 
+def test_a_post_saved_while_press_run_starts_is_published(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import press.schedule
+
+    settings(project)
+    config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
+    starting = press.schedule.resume_unfinished  # runs after the first publish
+
+    def save_a_post(*args: object) -> int:
+        post(project, "meanwhile.md", "Saved Meanwhile", datetime(2025, 1, 1, tzinfo=UTC))
+        return starting(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(press.schedule, "resume_unfinished", save_a_post)
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(config,), kwargs={"stop": stop})
+    thread.start()
+    try:
+        wait_for(lambda: "Saved Meanwhile" in titles(project), POLL + 5)
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def test_a_post_dated_ahead_comes_due_when_the_start_had_nothing_to_do(project: Path) -> None:
     # press publish saw the post first: press run starts on the fast path, which must
     # still know when the post comes due.
