@@ -403,13 +403,11 @@ _MARK_SENT = (
 )
 
 
-# The sending threads record outcomes on a connection each, held for the whole send.
-
-
 def mark_sent(
     connection: Connection, delivery_id: int, reply: str, message_id: str, now: datetime
 ) -> None:
-    """Record the server's acceptance: only ever after its 250 reply."""
+    """Record the server's acceptance: only ever after its 250 reply (on the sending
+    thread's own connection, held for the whole send)."""
     values = {"delivery_id": delivery_id, "sent_reply": reply, "sent_message_id": message_id}
     with connection.begin():
         connection.execute(_MARK_SENT, {**values, "sent_now": now, "updated_now": now})
