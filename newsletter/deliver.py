@@ -1,10 +1,16 @@
-"""The sender: works through a digest's queued deliveries with a pool of SMTP connections.
+"""The sender: works through leased deliveries with a pool of SMTP connections.
 
-The deliveries table is the source of truth. A row is marked sent only after the
-server's 250 reply, at once, by the thread that sent it, one row per message. At most
-``connections`` messages are ever in flight (handed to a connection and not yet
-recorded), so a crash at any moment re-sends at most that many on the next run, and
-skips no one.
+The deliveries table is the source of truth. Just before a message is handed to the
+server, its row is read again: a subscriber who has left is skipped, and a row whose
+lease this sender no longer holds is not sent. A row is marked sent only after the
+server's 250 reply, at once, by the thread that sent it, one row per message, and only
+while the lease is still held. At most ``connections`` messages are ever in flight
+(checked and handed to a connection, not yet recorded), which bounds both what a crash
+can send twice and what an unsubscribe arriving meanwhile can still receive.
+
+When the server takes nothing (every try of several messages in a row deferred: it
+refuses connections, or answers 4xx to everything), the run stops at once and leaves
+the rest queued: ``DeliveryReport.outage`` says why, and the caller tries again later.
 """
 
 from __future__ import annotations
@@ -25,10 +31,9 @@ from newsletter.store import (
     Delivery,
     mark_deferred,
     mark_failed,
+    mark_left,
     mark_sent,
-    mark_skipped,
-    queued,
-    still_subscribed,
+    may_send,
 )
 
 log = logging.getLogger(__name__)
@@ -43,11 +48,18 @@ class DeliverySettings:
     backoff: float = 1.0  # seconds before the second try, doubling after
     bounce_limit: int = 3  # hard failures before a subscriber is marked bounced
 
+    @property
+    def outage_after(self) -> int:
+        """Messages deferred in a row, none sent between, that mean the server is down."""
+        return max(4, 2 * self.connections)
+
 
 @dataclass(frozen=True)
 class Outcome:
     delivery: Delivery
-    kind: str  # "sent", "failed" or "deferred"
+    # "sent", "failed", "deferred"; "skipped" (the subscriber left); "lost" (the lease
+    # is another sender's now, or the row is done): nothing sent, or sent and not ours
+    kind: str
     detail: str
     tries: int
     message_id: str = ""
@@ -61,7 +73,9 @@ class DeliveryReport:
     skipped: int = 0
     bounced: int = 0
     left: int = 0
+    lost: int = 0  # rows found to be another sender's (a lease lost) or already done
     failures: list[tuple[str, str]] = field(default_factory=list)
+    outage: str = ""  # why sending stopped early: the SMTP server takes no mail
 
 
 Compose = Callable[[Delivery], tuple[bytes, str]]
@@ -83,18 +97,26 @@ class _RateLimit:
 Batches = Callable[[], list[Delivery]]
 
 
-def local_batches(engine: Engine, digest_id: int, size: int) -> Batches:
-    """A digest's queued deliveries in id order, for one sending process."""
-    after = 0
+class _Outage:
+    """Counts deferred messages in a row; trips when the server looks down."""
 
-    def next_batch() -> list[Delivery]:
-        nonlocal after
-        batch = queued(engine, digest_id, after, size)
-        if batch:
-            after = batch[-1].id
-        return batch
+    def __init__(self, limit: int) -> None:
+        self.limit, self.row, self.reason = limit, 0, ""
+        self.tripped = threading.Event()
+        self.lock = threading.Lock()
 
-    return next_batch
+    def note(self, outcome: Outcome) -> None:
+        with self.lock:
+            if outcome.kind in ("sent", "failed"):  # the server answers for itself
+                self.row = 0
+            elif outcome.kind == "deferred":
+                self.row += 1
+                if self.row >= self.limit and not self.tripped.is_set():
+                    self.reason = (
+                        f"{self.row} messages in a row could not be handed over; "
+                        f"the last: {outcome.detail}"
+                    )
+                    self.tripped.set()
 
 
 def deliver(
@@ -103,13 +125,15 @@ def deliver(
     compose: Compose,
     connect: Callable[[], Transport],
     sender: str,
+    owner: str,
     settings: DeliverySettings,
     clock: Callable[[], datetime],
     progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
     stop: threading.Event | None = None,
     total: int = 0,
 ) -> DeliveryReport:
-    """Send every delivery that ``batches`` hands out, until it hands out none.
+    """Send every delivery that ``batches`` hands out (leased to ``owner``), until it
+    hands out none.
 
     ``compose`` makes one delivery's message bytes and Message-ID; ``connect`` makes one
     SMTP connection for each sending thread. Setting ``stop`` lets the messages in flight
@@ -120,6 +144,11 @@ def deliver(
     opened: list[Transport] = []
     databases: list[Connection] = []
     lock = threading.Lock()
+    outage = _Outage(settings.outage_after)
+    lost = threading.Event()  # this batch is no longer (all) ours: stop sending it
+
+    def halted() -> bool:
+        return outage.tripped.is_set() or bool(stop and stop.is_set())
 
     def transport() -> Transport:
         if getattr(local, "transport", None) is None:
@@ -143,11 +172,32 @@ def deliver(
     # SQLite's busy handler, which sleeps.
     writing = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
+    def lose(delivery: Delivery, why: str) -> None:
+        if not lost.is_set():
+            lost.set()
+            log.warning(
+                "%s lost its lease on delivery %d (%s): stopped sending that batch",
+                owner,
+                delivery.id,
+                why,
+            )
+
     def send_one(delivery: Delivery) -> tuple[Outcome, bool]:
         """Send one message and record the outcome, in the connection's own thread (so
         the main thread never holds a finished message up)."""
+        if lost.is_set() or halted():
+            return Outcome(delivery, "unsent", "", 0), False
         data, message_id = compose(delivery)
-        outcome = Outcome(delivery, "deferred", "", settings.retries, message_id)
+        verdict = may_send(database(), delivery.id, owner, clock())
+        if verdict == "left":
+            skipped = Outcome(delivery, "skipped", "no longer subscribed", 0)
+            record(skipped)
+            return skipped, False
+        if verdict != "send":
+            why = "another sender holds it" if verdict == "lost" else "it is no longer queued"
+            lose(delivery, why)
+            return Outcome(delivery, "lost", verdict, 0), False
+        outcome = Outcome(delivery, "deferred", "", 0, message_id)
         for attempt in range(1, settings.retries + 1):
             try:
                 reply = transport().send(sender, delivery.email, data)
@@ -158,24 +208,42 @@ def deliver(
                 break
             except TemporaryFailure as error:
                 outcome = Outcome(delivery, "deferred", str(error), attempt, message_id)
-                if attempt < settings.retries and not (stop and stop.is_set()):
-                    time.sleep(settings.backoff * 2 ** (attempt - 1))
-        return outcome, record(outcome)
+                pause = settings.backoff * 2 ** (attempt - 1)
+                if attempt == settings.retries or outage.tripped.wait(pause) or halted():
+                    break
+        outage.note(outcome)
+        held, bounced = record(outcome)
+        if not held:
+            if outcome.kind == "sent":
+                log.warning(
+                    "%s sent to %s after losing the lease on delivery %d: another sender "
+                    "holds it, so this copy may be a second one",
+                    owner,
+                    delivery.email,
+                    delivery.id,
+                )
+            lose(delivery, "taken over while it was being sent")
+            return Outcome(delivery, "lost", outcome.kind, outcome.tries), False
+        return outcome, bounced
 
-    def record(outcome: Outcome) -> bool:
-        """Write the outcome to the deliveries table; True if the address now bounces."""
+    def record(outcome: Outcome) -> tuple[bool, bool]:
+        """Write the outcome to the deliveries table, fenced by the lease: (held, bounced),
+        held False when the lease was lost (nothing written)."""
         delivery, now = outcome.delivery, clock()
         with writing:
             db = database()
             if outcome.kind == "sent":
-                mark_sent(db, delivery.id, outcome.detail, outcome.message_id, now)
-            elif outcome.kind == "failed":
+                sent = mark_sent(db, delivery.id, owner, outcome.detail, outcome.message_id, now)
+                return sent, False
+            if outcome.kind == "skipped":
+                return mark_left(db, delivery.id, owner, now), False
+            if outcome.kind == "failed":
                 return mark_failed(
-                    db, delivery.id, outcome.detail, outcome.tries, settings.bounce_limit, now
-                )
-            else:
-                mark_deferred(db, delivery.id, outcome.detail, outcome.tries, now)
-        return False
+                    db, delivery.id, owner, outcome.detail, outcome.tries,
+                    settings.bounce_limit, now,
+                )  # fmt: skip
+            deferred = mark_deferred(db, delivery.id, owner, outcome.detail, outcome.tries, now)
+            return deferred, False
 
     def tally(future: Future[tuple[Outcome, bool]]) -> None:
         outcome, bounced = future.result()  # an SmtpError or database error stops the run
@@ -187,9 +255,13 @@ def deliver(
             report.bounced += int(bounced)
             report.failures.append((delivery.email, outcome.detail))
             log.info("delivery to %s failed: %s", delivery.email, outcome.detail)
-        else:
+        elif outcome.kind == "deferred":
             report.deferred += 1
             log.info("delivery to %s deferred: %s", delivery.email, outcome.detail)
+        elif outcome.kind == "skipped":
+            report.skipped += 1
+        elif outcome.kind == "lost":
+            report.lost += 1
 
     limit = _RateLimit(settings.rate)
     pending: set[Future[tuple[Outcome, bool]]] = set()
@@ -207,21 +279,17 @@ def deliver(
             settle()
 
     try:
-        while not (stop and stop.is_set()):
+        while not halted():
             # Settle what is in flight before asking for more: a worker waiting for the
             # queue to empty must not wait on its own unrecorded messages.
             drain()
+            lost.clear()
             batch = batches()
             if not batch:
                 break
-            staying = still_subscribed(engine, [d.subscriber_id for d in batch])
-            departed = [d.id for d in batch if d.subscriber_id not in staying]
-            report.skipped += mark_skipped(engine, departed, clock())
             for delivery in batch:
-                if stop and stop.is_set():
+                if halted() or lost.is_set():
                     break
-                if delivery.subscriber_id not in staying:
-                    continue
                 while len(pending) >= settings.connections:
                     settle()
                 limit.wait()
@@ -236,5 +304,7 @@ def deliver(
             opened_transport.close()
         for connection in databases:
             connection.close()
+    if outage.tripped.is_set():
+        report.outage = outage.reason
     progress(report, total)
     return report

@@ -6,7 +6,7 @@ queries run on SQLite (the default) and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, CursorResult, Dialect
+from sqlalchemy.exc import IntegrityError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
@@ -91,6 +92,9 @@ digests = Table(
     Column("subject", String(998), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+    Column("due_at", UtcDateTime),  # a scheduled digest's time: its grace runs from here
+    Column("skipped_at", UtcDateTime),
+    Column("skip_reason", Text),
 )
 deliveries = Table(
     "deliveries",
@@ -132,6 +136,26 @@ class Delivery:
     email: str
     attempts: int
     digest_id: int = 0
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """What the ledger knows of one digest."""
+
+    id: int
+    key: str
+    category: str
+    week: str
+    created_at: datetime
+    due_at: datetime | None  # None: sent by hand, not by the schedule
+    finished_at: datetime | None
+    skipped_at: datetime | None
+    skip_reason: str
+
+    @property
+    def done(self) -> bool:
+        """Nothing more will be sent: finished, or skipped."""
+        return self.finished_at is not None or self.skipped_at is not None
 
 
 def connect(url: str) -> Engine:
@@ -302,93 +326,167 @@ def list_subscribers(
 # Digests and deliveries -----------------------------------------------------------------
 
 
+def _record(row: Any) -> DigestRecord:
+    return DigestRecord(
+        id=row.id,
+        key=row.key,
+        category=row.category,
+        week=row.week,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        finished_at=row.finished_at,
+        skipped_at=row.skipped_at,
+        skip_reason=row.skip_reason or "",
+    )
+
+
+def find_digest(engine: Engine, key: str) -> DigestRecord | None:
+    """The ledger's record of the digest ``key`` (``2022-W37-china-russia``), or None."""
+    with engine.connect() as connection:
+        row = connection.execute(select(digests).where(digests.c.key == key)).first()
+    return _record(row) if row is not None else None
+
+
+def open_records(engine: Engine) -> list[DigestRecord]:
+    """Digests neither finished nor skipped, oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(digests)
+            .where(digests.c.finished_at.is_(None), digests.c.skipped_at.is_(None))
+            .order_by(digests.c.id)
+        ).all()
+    return [_record(row) for row in rows]
+
+
 def open_digest(
-    engine: Engine, key: str, category: str, week: str, subject: str, now: datetime
+    engine: Engine,
+    key: str,
+    category: str,
+    week: str,
+    subject: str,
+    now: datetime,
+    due: datetime | None = None,
+    freezing: Callable[[], None] = lambda: None,
 ) -> tuple[int, bool]:
     """The digest's id, creating it and its deliveries the first time.
 
     The audience is frozen then: one queued row per confirmed subscriber of the category,
-    all in one transaction. Later calls return the same digest and add no one.
+    all in one transaction (``freezing`` is called inside it, before the commit). Later
+    calls return the same digest and add no one. ``due`` is the schedule's time for it.
     """
-    with engine.begin() as connection:
-        row = connection.execute(select(digests.c.id).where(digests.c.key == key)).first()
-        if row is not None:
-            return int(row.id), False
-        digest_id = _new_id(
-            connection.execute(
-                insert(digests).values(
-                    key=key, category=category, week=week, subject=subject, created_at=now
+    found = find_digest(engine, key)
+    if found is not None:
+        return found.id, False
+    try:
+        with engine.begin() as connection:
+            digest_id = _new_id(
+                connection.execute(
+                    insert(digests).values(
+                        key=key,
+                        category=category,
+                        week=week,
+                        subject=subject,
+                        created_at=now,
+                        due_at=due,
+                    )
                 )
             )
-        )
-        audience = (
-            select(
-                literal(digest_id, Integer),
-                subscribers.c.id,
-                subscribers.c.email,
-                literal("queued", String),
-                literal(0, Integer),
-                literal(now, UtcDateTime),
-                literal(now, UtcDateTime),
-            )
-            .select_from(subscribers.join(subscriber_categories))
-            .where(
-                and_(
-                    subscribers.c.status == "confirmed",
-                    subscriber_categories.c.category == category,
-                )
-            )
-            .order_by(subscribers.c.id)
-        )
-        connection.execute(
-            insert(deliveries).from_select(
-                [
-                    "digest_id",
-                    "subscriber_id",
-                    "email",
-                    "status",
-                    "attempts",
-                    "created_at",
-                    "updated_at",
-                ],
-                audience,
-            )
-        )
+            _freeze_audience(connection, digest_id, category, now)
+            freezing()
+    except IntegrityError:  # another process opened it first: theirs is the one
+        found = find_digest(engine, key)
+        if found is None:
+            raise
+        return found.id, False
     return digest_id, True
 
 
-def queued(
-    engine: Engine, digest_id: int, after: int, limit: int, now: datetime | None = None
-) -> list[Delivery]:
-    """The next queued deliveries of a digest after id ``after`` that no worker holds a
-    lease on (the sender skips the ones whose subscriber has left)."""
-    query = (
+def _freeze_audience(connection: Connection, digest_id: int, category: str, now: datetime) -> None:
+    audience = (
         select(
-            deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.email, deliveries.c.attempts
+            literal(digest_id, Integer),
+            subscribers.c.id,
+            subscribers.c.email,
+            literal("queued", String),
+            literal(0, Integer),
+            literal(now, UtcDateTime),
+            literal(now, UtcDateTime),
         )
+        .select_from(subscribers.join(subscriber_categories))
         .where(
-            deliveries.c.digest_id == digest_id,
-            deliveries.c.status == "queued",
-            deliveries.c.id > after,
-            or_(
-                deliveries.c.lease_expires.is_(None),
-                deliveries.c.lease_expires < (now or datetime.now(UTC)),
-            ),
+            and_(
+                subscribers.c.status == "confirmed",
+                subscriber_categories.c.category == category,
+            )
         )
-        .order_by(deliveries.c.id)
-        .limit(limit)
+        .order_by(subscribers.c.id)
     )
-    with engine.connect() as connection:
-        return [
-            Delivery(r.id, r.subscriber_id, r.email, r.attempts, digest_id)
-            for r in connection.execute(query)
-        ]
+    connection.execute(
+        insert(deliveries).from_select(
+            [
+                "digest_id",
+                "subscriber_id",
+                "email",
+                "status",
+                "attempts",
+                "created_at",
+                "updated_at",
+            ],
+            audience,
+        )
+    )
 
+
+def skip_digest(
+    engine: Engine,
+    key: str,
+    category: str,
+    week: str,
+    reason: str,
+    now: datetime,
+    due: datetime | None = None,
+) -> int:
+    """Record a digest as skipped, with the reason: its queued deliveries are skipped too
+    (a worker that holds one finds so before it sends). Returns how many were still queued.
+    A digest never opened is recorded with no deliveries."""
+    with engine.begin() as connection:
+        row = connection.execute(select(digests.c.id).where(digests.c.key == key)).first()
+        if row is None:
+            connection.execute(
+                insert(digests).values(
+                    key=key,
+                    category=category,
+                    week=week,
+                    subject="",
+                    created_at=now,
+                    due_at=due,
+                    skipped_at=now,
+                    skip_reason=reason,
+                )
+            )
+            return 0
+        connection.execute(
+            update(digests)
+            .where(digests.c.id == row.id, digests.c.finished_at.is_(None))
+            .values(skipped_at=now, skip_reason=reason)
+        )
+        result = connection.execute(
+            update(deliveries)
+            .where(deliveries.c.digest_id == row.id, deliveries.c.status == "queued")
+            .values(status="skipped", error=reason, updated_at=now)
+        )
+    return int(result.rowcount)
+
+
+# Every write about a leased delivery is fenced: it names the lease's owner, and changes
+# nothing if that owner no longer holds the row (its lease ran out and another sender
+# took it over). Each returns whether it did.
+_HELD = and_(deliveries.c.lease_owner == bindparam("owner"), deliveries.c.status == "queued")
 
 # Built once: a statement made afresh for each message cost more than SQLite's own work.
 _MARK_SENT = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("delivery_id"))
+    .where(deliveries.c.id == bindparam("delivery_id"), _HELD)
     .values(
         status="sent",
         reply=bindparam("sent_reply"),
@@ -401,77 +499,139 @@ _MARK_SENT = (
         lease_expires=None,
     )
 )
+_BEFORE_SENDING = (
+    select(
+        deliveries.c.status,
+        deliveries.c.lease_owner,
+        deliveries.c.lease_expires,
+        subscribers.c.status.label("subscriber"),
+    )
+    .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+    .where(deliveries.c.id == bindparam("delivery_id"))
+)
+
+
+def may_send(connection: Connection, delivery_id: int, owner: str, now: datetime) -> str:
+    """Asked just before a message is handed to the SMTP server: ``"send"``; ``"left"``
+    when the subscriber is no longer confirmed (leaving always wins); ``"done"`` when the
+    row is no longer queued (sent by another sender, or its digest skipped); ``"lost"``
+    when ``owner`` no longer holds the row's lease, or the lease ran out."""
+    with connection.begin():
+        row = connection.execute(_BEFORE_SENDING, {"delivery_id": delivery_id}).one()
+    if row.subscriber != "confirmed":
+        return "left"
+    if row.status != "queued":
+        return "done"
+    expires = row.lease_expires
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    if row.lease_owner != owner or expires is None or expires <= now:
+        return "lost"
+    return "send"
 
 
 def mark_sent(
-    connection: Connection, delivery_id: int, reply: str, message_id: str, now: datetime
-) -> None:
+    connection: Connection,
+    delivery_id: int,
+    owner: str,
+    reply: str,
+    message_id: str,
+    now: datetime,
+) -> bool:
     """Record the server's acceptance: only ever after its 250 reply (on the sending
-    thread's own connection, held for the whole send)."""
+    thread's own connection, held for the whole send). False: the lease was lost."""
     values = {"delivery_id": delivery_id, "sent_reply": reply, "sent_message_id": message_id}
     with connection.begin():
-        connection.execute(_MARK_SENT, {**values, "sent_now": now, "updated_now": now})
+        result = connection.execute(
+            _MARK_SENT, {**values, "owner": owner, "sent_now": now, "updated_now": now}
+        )
+    return bool(result.rowcount)
 
 
 def mark_deferred(
-    connection: Connection, delivery_id: int, error: str, tries: int, now: datetime
-) -> None:
+    connection: Connection, delivery_id: int, owner: str, error: str, tries: int, now: datetime
+) -> bool:
     """A temporary failure: stays queued for the next run, with the reason."""
     with connection.begin():
-        connection.execute(
+        result = connection.execute(
             update(deliveries)
-            .where(deliveries.c.id == delivery_id)
+            .where(deliveries.c.id == delivery_id, _HELD)
             .values(
                 attempts=deliveries.c.attempts + tries,
                 error=error,
                 updated_at=now,
                 lease_owner=None,
                 lease_expires=None,
-            )
+            ),
+            {"owner": owner},
         )
+    return bool(result.rowcount)
+
+
+def mark_left(connection: Connection, delivery_id: int, owner: str, now: datetime) -> bool:
+    """Skip a delivery whose subscriber left after the audience was frozen."""
+    with connection.begin():
+        result = connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, _HELD)
+            .values(
+                status="skipped",
+                error="no longer subscribed",
+                updated_at=now,
+                lease_owner=None,
+                lease_expires=None,
+            ),
+            {"owner": owner},
+        )
+    return bool(result.rowcount)
 
 
 def mark_failed(
     connection: Connection,
     delivery_id: int,
+    owner: str,
     error: str,
     tries: int,
     bounce_limit: int,
     now: datetime,
-) -> bool:
+) -> tuple[bool, bool]:
     """A permanent failure (5xx): the delivery fails, the subscriber's bounce count grows.
 
-    Returns True when this made the subscriber ``bounced``.
+    Returns (held, bounced): whether the lease was still held (nothing is written if not),
+    and whether this made the subscriber ``bounced``.
     """
     with connection.begin():
-        row = connection.execute(
-            select(deliveries.c.subscriber_id).where(deliveries.c.id == delivery_id)
-        ).one()
-        connection.execute(
+        failed = connection.execute(
             update(deliveries)
-            .where(deliveries.c.id == delivery_id)
+            .where(deliveries.c.id == delivery_id, _HELD)
             .values(
                 status="failed",
                 error=error,
                 attempts=deliveries.c.attempts + tries,
                 updated_at=now,
+                lease_owner=None,
+                lease_expires=None,
             )
-        )
+            .returning(deliveries.c.subscriber_id),
+            {"owner": owner},
+        ).first()
+        if failed is None:
+            return False, False
         connection.execute(
             update(subscribers)
-            .where(subscribers.c.id == row.subscriber_id)
+            .where(subscribers.c.id == failed.subscriber_id)
             .values(hard_bounces=subscribers.c.hard_bounces + 1)
         )
         bounced = connection.execute(
             update(subscribers)
             .where(
-                subscribers.c.id == row.subscriber_id,
+                subscribers.c.id == failed.subscriber_id,
                 subscribers.c.hard_bounces >= bounce_limit,
                 subscribers.c.status == "confirmed",
             )
             .values(status="bounced", unsubscribed_at=now)
         )
-    return bool(bounced.rowcount)
+    return True, bool(bounced.rowcount)
 
 
 def delivery_counts(engine: Engine, digest_id: int) -> dict[str, int]:
@@ -507,19 +667,17 @@ def failures_since(
 
 
 def finish_digest(engine: Engine, digest_id: int, now: datetime) -> None:
+    """Record that nothing of a digest is left to send (a skipped one stays skipped)."""
     with engine.begin() as connection:
-        connection.execute(update(digests).where(digests.c.id == digest_id).values(finished_at=now))
-
-
-def unfinished_digests(engine: Engine, since: datetime) -> list[tuple[str, str, str]]:
-    """``(key, week, category)`` of digests begun after ``since`` that still have work."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(digests.c.key, digests.c.week, digests.c.category)
-            .where(digests.c.finished_at.is_(None), digests.c.created_at >= since)
-            .order_by(digests.c.id)
+        connection.execute(
+            update(digests)
+            .where(
+                digests.c.id == digest_id,
+                digests.c.finished_at.is_(None),
+                digests.c.skipped_at.is_(None),
+            )
+            .values(finished_at=now)
         )
-        return [(r.key, r.week, r.category) for r in rows]
 
 
 def claim(
@@ -529,8 +687,10 @@ def claim(
     now: datetime,
     lease: timedelta,
     digest_id: int | None = None,
+    after: int = 0,
 ) -> list[Delivery]:
-    """Take up to ``limit`` queued deliveries under a lease, for one worker.
+    """Take up to ``limit`` queued deliveries (with ids past ``after``) under a lease, for
+    one sender.
 
     On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so any number of
     workers on any number of machines take disjoint batches; on SQLite the single
@@ -539,7 +699,7 @@ def claim(
     free = or_(deliveries.c.lease_expires.is_(None), deliveries.c.lease_expires < now)
     candidates = (
         select(deliveries.c.id)
-        .where(deliveries.c.status == "queued", free)
+        .where(deliveries.c.status == "queued", free, deliveries.c.id > after)
         .order_by(deliveries.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -587,17 +747,19 @@ def release(engine: Engine, owner: str) -> None:
         )
 
 
-def still_subscribed(engine: Engine, subscriber_ids: list[int]) -> set[int]:
-    """Which of these subscribers are still confirmed."""
-    if not subscriber_ids:
-        return set()
+def lease_owners(engine: Engine, now: datetime) -> list[str]:
+    """Who holds a lease on a queued delivery now."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(subscribers.c.id).where(
-                subscribers.c.id.in_(subscriber_ids), subscribers.c.status == "confirmed"
+            select(deliveries.c.lease_owner)
+            .where(
+                deliveries.c.status == "queued",
+                deliveries.c.lease_expires >= now,
+                deliveries.c.lease_owner.is_not(None),
             )
+            .distinct()
         )
-        return {r.id for r in rows}
+        return sorted(r.lease_owner for r in rows)
 
 
 def digest_of(engine: Engine, digest_id: int) -> tuple[str, str, str]:
@@ -609,19 +771,6 @@ def digest_of(engine: Engine, digest_id: int) -> tuple[str, str, str]:
             )
         ).one()
     return row.key, row.week, row.category
-
-
-def mark_skipped(engine: Engine, delivery_ids: list[int], now: datetime) -> int:
-    """Skip deliveries whose subscriber left after the audience was frozen."""
-    if not delivery_ids:
-        return 0
-    with engine.begin() as connection:
-        result = connection.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == "queued")
-            .values(status="skipped", error="no longer subscribed", updated_at=now)
-        )
-    return int(result.rowcount)
 
 
 def queued_count(engine: Engine) -> int:

@@ -11,10 +11,13 @@ import click
 
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
+UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the SMTP server took nothing; try again later
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from feeds.model import Loaded
     from newsletter.deliver import DeliveryReport
-    from press.digest import DigestRun
 
 
 def _now() -> datetime:
@@ -172,102 +175,64 @@ def digest(
 ) -> None:
     """Build the weekly digest of one category; send it, or write the outbox or a preview."""
     from newsletter.digest import WeekError
-    from newsletter.render import week_dates
-    from press.digest import (
-        SECRET_VARIABLE,
-        prepare,
-        signer_from,
-        write_outbox,
-        write_preview,
-        write_web_copy,
-    )
-    from press.mail import open_store
-    from press.send import outbox_recipients
+    from newsletter.smtp import SmtpError
+    from press.pipeline import run_digest
+    from press.send import SendRefused
 
     if sum(bool(x) for x in (send, outbox_dir, preview_dir)) > 1:
         raise click.UsageError("choose one of --send, --outbox and --preview")
-    config = obj.config
-    try:
-        run, _ = prepare(config, week, category, _now())
-    except WeekError as error:
-        raise click.BadParameter(str(error), param_hint="--week") from None
-    found = run.digest
-    if not found.posts:
-        click.echo(f"no {found.category.name} posts in {found.week}; nothing to send")
-        return
-    click.echo(
-        f"{found.category.name} digest {found.week} ({week_dates(found)}): {len(found.posts)} posts"
-    )
-    click.echo(f"subject: {run.rendered.subject}")
-    paths: list[Path] = []
     if queue_only and not send:
         raise click.UsageError("--queue-only goes with --send")
-    if send and queue_only:
-        from press.mail import open_store as store_of
-        from press.send import queue_digest
-
-        queued = queue_digest(config, run, store_of(config))
-        click.echo(f"queued {queued} deliveries for the workers (press deliver --worker)")
-    elif send:
-        _send(config, run)
-    else:
-        signer = signer_from(config)
-        if signer.is_development and (preview_dir or outbox_dir):
-            click.echo(
-                f"{SECRET_VARIABLE} is not set: links are signed with the development key "
-                "(fine for previews, never for real subscribers)",
-                err=True,
-            )
-        if preview_dir:
-            paths += write_preview(run, preview_dir, signer)
-        if outbox_dir:
-            emails = outbox_recipients(open_store(config), found.category.slug)
-            if not emails:
-                click.echo(f"no confirmed subscribers of {found.category.name}; outbox empty")
-            paths += write_outbox(run, outbox_dir, signer, emails)
-    web_copy = write_web_copy(run)
-    paths += [web_copy] if web_copy else []
-    for path in paths:
+    mode, folder = "preview", preview_dir
+    if send:
+        mode = "queue" if queue_only else "send"
+    elif outbox_dir:
+        mode, folder = "outbox", outbox_dir
+    elif not preview_dir:
+        mode = "web"
+    progress, bar = _progress()
+    try:
+        result = run_digest(
+            obj.config, week, mode, _now(), say=click.echo,
+            warn=lambda line: click.echo(line, err=True), category=category, folder=folder,
+            progress=progress,
+        )  # fmt: skip
+    except WeekError as error:
+        raise click.BadParameter(str(error), param_hint="--week") from None
+    except (SendRefused, SmtpError, ConfigError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
+    report = result.report
+    for address, reason in report.failures if report else []:
+        click.echo(f"failed: {address}: {reason}", err=True)
+    for path in result.paths:
         click.echo(f"wrote {_shown(path)}")
+    if result.state == "left":
+        click.echo("run the same command again to send what is left", err=True)
+    if result.state == "unavailable":
+        click.echo("run the same command again when the server is back", err=True)
+    sys.exit(result.exit_status)
 
 
-def _send(config: Config, run: DigestRun) -> None:
-    from newsletter.smtp import SmtpError
-    from press.mail import open_store
-    from press.send import SendRefused, send_digest
-
-    engine = open_store(config)
-    bar: Any = None
+def _progress() -> tuple[Callable[[DeliveryReport, int], None], list[Any]]:
+    """A progress bar on a terminal, a line a batch elsewhere."""
+    bar: list[Any] = []
 
     def progress(report: DeliveryReport, total: int) -> None:
-        nonlocal bar
         done = report.sent + report.failed + report.deferred
         if sys.stdout.isatty():
-            if bar is None:
-                bar = click.progressbar(length=max(total, 1), label="sending", show_pos=True)
-                bar.__enter__()
-            bar.update(done - bar.pos)
+            if not bar:
+                bar.append(click.progressbar(length=max(total, 1), label="sending", show_pos=True))
+                bar[0].__enter__()
+            bar[0].update(done - bar[0].pos)
         else:
             click.echo(
                 f"sent {report.sent}, failed {report.failed}, deferred {report.deferred} of {total}"
             )
 
-    try:
-        report = send_digest(config, run, engine, progress)
-    except (SendRefused, SmtpError, ConfigError) as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    for address, reason in report.failures:
-        click.echo(f"failed: {address}: {reason}", err=True)
-    click.echo(
-        f"sent {report.sent}, failed {report.failed} ({report.bounced} now bounced), "
-        f"skipped {report.skipped} (unsubscribed since), left {report.left} queued"
-    )
-    if report.left:
-        click.echo("run the same command again to send what is left", err=True)
-        sys.exit(3)
+    return progress, bar
 
 
 def _shown(path: Path) -> str:
@@ -476,9 +441,11 @@ def run_command(obj: Context, once: bool, standby: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        run(obj.config, once=once, standby=standby, stop=STOPPING)
+        unfinished = run(obj.config, once=once, standby=standby, stop=STOPPING)
     except AlreadyRunning as error:
         raise click.ClickException(str(error)) from None
+    if unfinished:  # --once: a due digest could not all go; the next run tries again
+        sys.exit(UNAVAILABLE)
 
 
 @main.group("import")
@@ -547,3 +514,6 @@ def deliver(obj: Context, worker: bool, until_empty: bool, connections: int | No
     except (SendRefused, SmtpError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"sent {report.sent}, failed {report.failed}, {report.left} left queued")
+    if report.outage:
+        click.echo(f"Error: the SMTP server takes no mail now: {report.outage}", err=True)
+        sys.exit(UNAVAILABLE)

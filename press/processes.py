@@ -85,13 +85,17 @@ def send_in_processes(
             for worker in workers:
                 worker.wait()
         stopped = stop is not None and stop.is_set()
+        outage = ""
         for worker, log in zip(workers, logs, strict=True):
             if worker.returncode != 0 and not stopped:
                 log.seek(0)
                 lines = log.read().decode("utf-8", "replace").strip().splitlines()
                 why = lines[-1] if lines else f"exit status {worker.returncode}"
-                raise ProcessFailed(f"a sending process failed: {why}")
+                if worker.returncode != os.EX_TEMPFAIL:
+                    raise ProcessFailed(f"a sending process failed: {why}")
+                outage = why.removeprefix("Error: ")  # the SMTP server takes no mail
     final = report()
+    final.outage = outage
     final.failures, final.bounced = failures_since(engine, digest_id, start)
     if final.left == 0:
         finish_digest(engine, digest_id, clock())

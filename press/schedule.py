@@ -1,42 +1,39 @@
 """``press run``: publish when posts change or come due, send the weekly digest on time.
 
-APScheduler 3 keeps the weekly job in the database, so a restart keeps it. The work is
-done by the same functions ``press publish`` and ``press digest --send`` call; the
-deliveries table makes the digest reach each subscriber once however often a job runs.
+The ledger (the digests and deliveries tables) decides what is due, at start-up and at
+each wake-up (``press.ledger``); APScheduler only wakes the digest thread at
+``schedule.digest``. A digest that could not all go (the SMTP server down, messages
+deferred) is tried again after 1, 2, 4 … minutes (at most 30) until its grace ends.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
-from newsletter.store import unfinished_digests
-from press.config import Config, load_config
+from press.config import Config
 from press.content import PostCache
-from press.digest import prepare, signer_from, write_outbox, write_web_copy
 from press.files import PostChanged, Stamps, files_below, post_stamps
-from press.mail import open_store, smtp_connector
+from press.ledger import send_due, weekly_trigger
+from press.mail import open_store
 from press.publish import cpu_processes, publish
-from press.send import outbox_recipients, send_digest
 
 log = logging.getLogger("press.run")
 JOB_ID = "weekly-digest"
-JOB_FUNCTION = "press.schedule:weekly_digest_job"
-LOCK_KEY = 0x70726573  # "pres": the advisory lock of the one scheduler of a database
 QUIET = 0.5  # seconds without a further change before a burst of saves is published
+RETRY = (60.0, 1800.0)  # seconds before a digest that could not go is tried again: first, most
 # Set when press run is asked to stop: a digest being sent finishes its messages in
-# flight and leaves the rest queued. (A job in the job store can only name a function.)
+# flight and leaves the rest queued.
 STOPPING = threading.Event()
 
 
@@ -44,99 +41,44 @@ class AlreadyRunning(Exception):
     """Another ``press run`` holds the scheduler lock of this database."""
 
 
-def weekly_trigger(config: Config) -> CronTrigger:
-    """The weekly digest's schedule, in the site's zone (it follows DST changes)."""
-    day, clock = config["schedule.digest"].split()
-    hour, minute, second = (int(n) for n in clock.split(":"))
-    return CronTrigger(
-        day_of_week=day, hour=hour, minute=minute, second=second, timezone=config.site.timezone
-    )
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def weekly_digest_job(config_path: str) -> None:
-    """The job the scheduler keeps: it names press.toml, read afresh each week."""
-    send_weekly(load_config(config_path), _now())
+class DigestDuty:
+    """``press run``'s digest thread: sends what the ledger says is due, at start, when
+    the schedule wakes it, and again with growing pauses while something due could not
+    go. One thread, so one digest run at a time in this process."""
+
+    def __init__(self, config: Config, stop: threading.Event, clock: Callable[[], datetime]):
+        self.config, self.stop, self.clock = config, stop, clock
+        self.wake = threading.Event()
+
+    def once(self) -> bool:
+        """Send what is due now; True when something due is left for a later try."""
+        try:
+            return send_due(self.config, self.clock(), self.stop, self.clock)
+        except Exception:  # the database or the templates: log it, try again later
+            log.exception("the digest run failed; it will be tried again")
+            return True
+
+    def loop(self) -> None:
+        pause = RETRY[0]
+        while not self.stop.is_set():
+            self.wake.clear()
+            if self.once() and not self.stop.is_set():
+                log.info("trying the due digest again in %.0f minutes", pause / 60)
+                self.wake.wait(pause)
+                pause = min(pause * 2, RETRY[1])
+            else:
+                pause = RETRY[0]
+                self.wake.wait()
 
 
-def send_weekly(config: Config, now: datetime) -> None:
-    """Build the last full week's digest and send it (or write the outbox with no SMTP)."""
-    run, _ = prepare(config, None, None, now)
-    found = run.digest
-    if not found.posts:
-        log.info(
-            "weekly digest: no %s posts in %s; nothing to send", found.category.name, found.week
-        )
-        return
-    write_web_copy(run)
-    if smtp_connector(config) is None:
-        emails = outbox_recipients(open_store(config), found.category.slug)
-        write_outbox(run, config.folder("var") / "outbox", signer_from(config), emails)
-        log.info("weekly digest %s: wrote %d messages to var/outbox", found.key, len(emails))
-        return
-    report = send_digest(config, run, open_store(config), stop=STOPPING)
-    log.info(
-        "weekly digest %s: sent to %d (%d failed, %d skipped, %d left queued)",
-        found.key,
-        report.sent,
-        report.failed,
-        report.skipped,
-        report.left,
-    )
-
-
-def resume_unfinished(config: Config, now: datetime) -> int:
-    """Finish sending digests a killed run left half-sent, within the grace period."""
-    grace = timedelta(hours=config["schedule.grace_hours"])
-    if smtp_connector(config) is None:
-        return 0
-    resumed = 0
-    for key, week, category in unfinished_digests(open_store(config), now - grace):
-        run, _ = prepare(config, week, category, now)  # the category by its slug
-        log.info("resuming digest %s", key)
-        report = send_digest(config, run, open_store(config), stop=STOPPING)
-        log.info("digest %s: sent to %d more, %d left queued", key, report.sent, report.left)
-        resumed += 1
-    return resumed
-
-
-def missed_run(config: Config, scheduler: BackgroundScheduler) -> datetime | None:
-    """When the stored weekly job was next due, read without starting the scheduler.
-
-    (A started scheduler would process a past-due job on shutdown and move it on, so a
-    failed catch-up would lose the missed digest.)
-    """
-    store = SQLAlchemyJobStore(url=config.database_url)
-    store.start(scheduler, "default")
-    try:
-        job = store.lookup_job(JOB_ID)
-    finally:
-        store.shutdown()
-    return job.next_run_time if job is not None else None
-
-
-def catch_up(config: Config, missed: datetime | None, now: datetime) -> str:
-    """Send a weekly digest missed while press run was down, if within the grace period.
-
-    Returns what was done, for the log. An error propagates and leaves the job as it was,
-    so the next start tries again.
-    """
-    if missed is None or missed > now:
-        return "nothing missed"
-    late = now - missed
-    grace = timedelta(hours=config["schedule.grace_hours"])
-    if late > grace:
-        message = (
-            f"skipped the weekly digest due {missed:%Y-%m-%d %H:%M %Z}: {late} late, over {grace}"
-        )
-        log.warning(message)
-        return message
-    log.info("sending the weekly digest due %s, %s late", missed, late)
-    send_weekly(config, now)
-    return "sent the missed digest"
+def lock_key(identity: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64 bits) for one database and schema."""
+    digest = hashlib.blake2b(f"press run {identity}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass
@@ -171,9 +113,12 @@ class SchedulerLock:
         if self.config.database_url.startswith("postgresql"):
             engine = open_store(self.config)
             connection = engine.connect()
-            got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-            ).scalar()
+            # One key per database and schema: two sites (or test schemas) on one server
+            # never block each other.
+            where = connection.execute(text("SELECT current_database(), current_schema()")).one()
+            key = lock_key(f"{where[0]}.{where[1]}")
+            lock = text("SELECT pg_try_advisory_lock(:key)")
+            got = connection.execute(lock, {"key": key}).scalar()
             connection.commit()
             if got:
                 self.holder = connection
@@ -264,53 +209,45 @@ class Publisher:
         return result.next_due
 
 
-def scheduler_for(config: Config) -> BackgroundScheduler:
-    grace = int(config["schedule.grace_hours"] * 3600)
-    return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=config.database_url)},
-        timezone=config.site.timezone,
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
-    )
-
-
 def run(
     config: Config,
     once: bool = False,
     standby: bool = False,
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = _now,
-) -> None:
-    """``press run``: until ``stop`` is set (SIGTERM, Ctrl-C), or once with ``once``."""
+) -> bool:
+    """``press run``: until ``stop`` is set (SIGTERM, Ctrl-C), or once with ``once``.
+
+    Returns (with ``once``) True when a due digest could not all go."""
     stop = stop or STOPPING
     lock = SchedulerLock(config, standby)
     lock.acquire(stop)
-    scheduler = scheduler_for(config)
+    scheduler = BackgroundScheduler(timezone=config.site.timezone)
+    duty = DigestDuty(config, stop, clock)
+    thread = threading.Thread(target=duty.loop, name="digests", daemon=True)
     try:
-        open_store(config)  # migrations first: the job store shares the database
+        open_store(config)  # migrations first
         publisher = Publisher(config)
         # Looked at before the first publish: whatever is saved after it, even while
         # press run is still starting, is a change the watcher sees.
         seen = snapshot(config)
         due = publisher("start", seen.posts)
-        resume_unfinished(config, clock())
-        log.info("%s", catch_up(config, missed_run(config, scheduler), clock()))
-        scheduler.start(paused=True)
-        job: Any = scheduler.add_job(
-            JOB_FUNCTION,
-            weekly_trigger(config),
-            args=[str(config.path)],
-            id=JOB_ID,
-            name="weekly digest",
-            replace_existing=True,
-            coalesce=True,
-            misfire_grace_time=int(config["schedule.grace_hours"] * 3600),
-        )
-        log.info("next weekly digest: %s", job.next_run_time)
         if once:
-            return
-        scheduler.resume()
+            return duty.once()
+        job: Any = scheduler.add_job(
+            duty.wake.set, weekly_trigger(config), id=JOB_ID, name="weekly digest",
+            replace_existing=True, coalesce=True, misfire_grace_time=None,
+        )  # fmt: skip
+        scheduler.start()
+        log.info("next weekly digest: %s", job.next_run_time)
+        thread.start()  # sends what is due now first
         watch(config, stop, due, publisher, seen)
+        return False
     finally:
+        if thread.is_alive():  # watch() ends when stop is set, or on an error
+            stop.set()
+            duty.wake.set()
+            thread.join()
         if scheduler.running:
             scheduler.shutdown(wait=True)
         lock.release()

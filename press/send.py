@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from newsletter.confirm import build_confirmation
-from newsletter.deliver import DeliveryReport, deliver, local_batches
+from newsletter.deliver import DeliveryReport, DeliverySettings, deliver
+from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.message import message_bytes
+from newsletter.smtp import SmtpError, Transport
 from newsletter.store import (
     Delivery,
     delivery_counts,
@@ -24,6 +26,7 @@ from newsletter.subscribers import category_slugs
 from newsletter.tokens import Signer, confirm_subject
 from press.config import Config
 from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
+from press.faults import reached
 from press.mail import delivery_settings, dkim_key, smtp_connector
 from press.processes import ProcessFailed, send_in_processes
 from press.templates import template_env
@@ -49,19 +52,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def send_digest(
-    config: Config,
-    run: DigestRun,
-    engine: Engine,
-    progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
-    stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = _now,
-) -> DeliveryReport:
-    """Send a digest to every confirmed subscriber of its category, exactly once each.
-
-    The first run freezes the audience in the deliveries table; any later run for the same
-    digest sends only what is still queued.
-    """
+def sending_setup(config: Config) -> tuple[Callable[[], Transport], DeliverySettings, Signer]:
+    """The SMTP connector, delivery settings and signer, or why sending is refused."""
     connector = smtp_connector(config)
     if connector is None:
         raise SendRefused("no SMTP server is configured (smtp.url); use --outbox DIR instead")
@@ -72,41 +64,71 @@ def send_digest(
             f"delivery.processes ({processes}) is more than delivery.connections "
             f"({settings.connections}): each process needs a connection of its own"
         )
-    signer = real_signer(config)
+    return connector, settings, real_signer(config)
+
+
+def send_digest(
+    config: Config,
+    run: DigestRun,
+    engine: Engine,
+    progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = _now,
+    due: datetime | None = None,
+) -> DeliveryReport:
+    """Send a digest to every confirmed subscriber of its category, exactly once each.
+
+    The first run freezes the audience in the deliveries table; any later run for the same
+    digest sends only what is still queued. An SMTP server that cannot be used leaves the
+    rest queued, with ``report.outage`` saying why.
+    """
+    connector, settings, signer = sending_setup(config)
+    digest_id = freeze_audience(run, engine, clock(), due)
+    queued = delivery_counts(engine, digest_id)["queued"]
     probe = connector()
-    probe.open()  # a server that is down is an error before anything is queued or sent
+    try:
+        probe.open()  # a server that is down: nothing is tried, everything stays queued
+    except SmtpError as error:
+        return DeliveryReport(left=queued, outage=str(error))
     probe.close()
-    digest = run.digest
     mailbox = parseaddr(sender(config))[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
-    digest_id, _ = open_digest(
-        engine, digest.key, digest.category.slug, str(digest.week), run.rendered.subject, clock()
-    )
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:
         return run.compose(recipient_for(config, signer, delivery.email), key)
 
+    processes = config["delivery.processes"]
     if processes > 1:
         try:
             return send_in_processes(config, engine, digest_id, processes, progress, stop, clock)
         except ProcessFailed as error:
             raise SendRefused(str(error)) from None
-    report = deliver(
-        engine,
-        local_batches(engine, digest_id, settings.batch),
-        compose,
-        connector,
-        mailbox,
-        settings,
-        clock,
-        progress,
-        stop,
-        total=delivery_counts(engine, digest_id)["queued"],
-    )
+    owner = new_owner()
+    lease = timedelta(seconds=config["delivery.lease_seconds"])
+    batches = claimer(engine, owner, settings.batch, lease, clock, digest_id, once_each=True)
+    with heartbeat(engine, owner, lease, clock):
+        report = deliver(
+            engine, batches, compose, connector, mailbox, owner, settings, clock, progress,
+            stop, total=queued,
+        )  # fmt: skip
     report.left = delivery_counts(engine, digest_id)["queued"]
     if report.left == 0:
         finish_digest(engine, digest_id, clock())
     return report
+
+
+def freeze_audience(
+    run: DigestRun, engine: Engine, now: datetime, due: datetime | None = None
+) -> int:
+    """The digest's id in the ledger, its audience frozen into queued deliveries the first
+    time (a test may kill the process inside that transaction: PRESS_KILL_AT)."""
+    digest = run.digest
+    digest_id, _ = open_digest(
+        engine, digest.key, digest.category.slug, str(digest.week), run.rendered.subject,
+        now, due, freezing=lambda: reached("digest:freezing"),
+    )  # fmt: skip
+    reached("digest:frozen")
+    return digest_id
 
 
 def outbox_recipients(engine: Engine, category_slug: str) -> list[str]:
@@ -152,8 +174,4 @@ def queue_digest(
 ) -> int:
     """Freeze the audience of a digest into queued deliveries for workers; returns how many
     are queued."""
-    digest = run.digest
-    digest_id, _ = open_digest(
-        engine, digest.key, digest.category.slug, str(digest.week), run.rendered.subject, clock()
-    )
-    return delivery_counts(engine, digest_id)["queued"]
+    return delivery_counts(engine, freeze_audience(run, engine, clock()))["queued"]

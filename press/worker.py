@@ -2,37 +2,30 @@
 
 Each worker takes a batch under a lease (``SELECT … FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), sends it over its own SMTP connections and marks each row as the server
-accepts it. A worker that dies leaves its batch leased; when the lease ends
-(``delivery.lease_seconds``) another worker takes it over.
+accepts it, while it still holds the lease (``newsletter.leases``). A worker that dies
+leaves its batch leased; when the lease ends (``delivery.lease_seconds``) another worker
+takes it over, and a worker that wakes from a pause past its lease finds so before its
+next message and stops sending that batch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from newsletter.deliver import DeliveryReport, deliver
-from newsletter.store import (
-    Delivery,
-    claim,
-    delivery_counts,
-    digest_of,
-    finish_digest,
-    queued_count,
-    release,
-    renew,
-)
+from newsletter.leases import claimer, heartbeat, new_owner
+from newsletter.store import Delivery, delivery_counts, digest_of, finish_digest, queued_count
 from press.config import Config
 from press.digest import DigestRun, prepare, recipient_for, sender
 from press.mail import delivery_settings, dkim_key, open_store, smtp_connector
 from press.send import SendRefused, real_signer
 
 log = logging.getLogger("press.worker")
+OUTAGE_PAUSE = (5.0, 300.0)  # seconds a worker waits after an outage: first, at most
 
 
 def _now() -> datetime:
@@ -47,7 +40,11 @@ def run_worker(
     connections: int | None = None,
 ) -> DeliveryReport:
     """Send queued deliveries until stopped (or, with ``until_empty``, until none is left),
-    with ``connections`` SMTP connections (default ``delivery.connections``)."""
+    with ``connections`` SMTP connections (default ``delivery.connections``).
+
+    When the SMTP server takes nothing, a worker with ``until_empty`` stops (the report
+    says why); one without waits, longer each time, and tries again.
+    """
     connector = smtp_connector(config)
     if connector is None:
         raise SendRefused(
@@ -58,7 +55,7 @@ def run_worker(
     settings = delivery_settings(config)
     if connections is not None:
         settings = dataclasses.replace(settings, connections=connections)
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = new_owner()
     lease = timedelta(seconds=config["delivery.lease_seconds"])
     mailbox = parseaddr(sender(config))[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
@@ -75,9 +72,11 @@ def run_worker(
         run = run_for(delivery.digest_id)
         return run.compose(recipient_for(config, signer, delivery.email), key)
 
+    take = claimer(engine, owner, settings.batch, lease, _now)
+
     def batches() -> list[Delivery]:
         while not stop.is_set():
-            batch = claim(engine, owner, settings.batch, _now(), lease)
+            batch = take()
             if batch:
                 for delivery in batch:  # render once per digest, before the threads start
                     run_for(delivery.digest_id)
@@ -87,31 +86,31 @@ def run_worker(
             stop.wait(idle)  # nothing free now; leased rows come back when leases end
         return []
 
-    # The heartbeat: while this worker lives its leases never run out, so no other worker
-    # sends what it is sending; when it dies they run out within lease_seconds.
-    beating = threading.Event()
-
-    def heartbeat() -> None:
-        while not beating.wait(lease.total_seconds() / 3):
-            renew(engine, owner, _now() + lease)
-
-    pulse = threading.Thread(target=heartbeat, name="lease-heartbeat", daemon=True)
-    pulse.start()
-    try:
-        report = deliver(engine, batches, compose, connector, mailbox, settings, _now, stop=stop)
-    finally:
-        beating.set()
-        pulse.join()
-        release(engine, owner)
+    total = DeliveryReport()
+    pause = OUTAGE_PAUSE[0]
+    with heartbeat(engine, owner, lease, _now):
+        while not stop.is_set():
+            report = deliver(
+                engine, batches, compose, connector, mailbox, owner, settings, _now, stop=stop
+            )
+            for name in ("sent", "failed", "deferred", "skipped", "bounced", "lost"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.failures += report.failures
+            total.outage = report.outage
+            if not report.outage or until_empty:
+                break
+            log.warning("worker %s: %s; trying again in %.0f s", owner, report.outage, pause)
+            stop.wait(pause)
+            pause = min(pause * 2, OUTAGE_PAUSE[1])
     for digest_id in runs:
         if delivery_counts(engine, digest_id)["queued"] == 0:
             finish_digest(engine, digest_id, _now())
-    report.left = queued_count(engine)
+    total.left = queued_count(engine)
     log.info(
         "worker %s: sent %d, failed %d, %d left queued",
         owner,
-        report.sent,
-        report.failed,
-        report.left,
+        total.sent,
+        total.failed,
+        total.left,
     )
-    return report
+    return total

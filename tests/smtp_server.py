@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    at: float = field(default_factory=time.monotonic)  # when it was accepted
 
     def message(self) -> EmailMessage:
         parsed = message_from_bytes(self.data, policy=policy.default)
@@ -38,6 +40,8 @@ class SmtpHandler:
     reject: set[str] = field(default_factory=set)  # addresses answered 550
     delay: float = 0.0  # seconds before answering DATA
     pipelining: bool = False  # offer PIPELINING (RFC 2920), which aiosmtpd leaves out
+    # Called with the number of the message just received, before the server's reply.
+    on_message: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(
@@ -68,6 +72,8 @@ class SmtpHandler:
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
             )
             number = len(self.received)
+        if self.on_message is not None:
+            self.on_message(number)
         return f"250 2.0.0 Ok: queued as M{number}"
 
     def per_recipient(self) -> Counter[str]:
@@ -86,10 +92,13 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(handler: SmtpHandler | None = None, **options: Any) -> Iterator[SmtpServer]:
-    """``options`` go to aiosmtpd's SMTP (``enable_SMTPUTF8=True``, say)."""
+def smtp_server(
+    handler: SmtpHandler | None = None, port: int = 0, **options: Any
+) -> Iterator[SmtpServer]:
+    """On ``port`` (default: a free one); ``options`` go to aiosmtpd's SMTP
+    (``enable_SMTPUTF8=True``, say)."""
     handler = handler or SmtpHandler()
-    port = free_port()
+    port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:

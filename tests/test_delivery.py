@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,17 +146,24 @@ def test_a_rejected_recipient_fails_and_the_others_go(project: Path, database_ur
         assert "reader00002@example.com" not in server.handler.per_recipient()
 
 
-def test_a_server_that_is_down_sends_and_queues_nothing(project: Path) -> None:
-    from newsletter.smtp import SmtpError
+def test_a_server_that_is_down_leaves_everyone_queued_until_it_is_back(project: Path) -> None:
     from tests.servers import free_port
 
-    config = configure(project, f"smtp://127.0.0.1:{free_port()}?starttls=no")
-    subscribe(config, 3)
-    with pytest.raises(SmtpError, match=r"SMTP server 127\.0\.0\.1:\d+: .*check smtp.url"):
-        send_w37(config)
-    with open_store(config).connect() as connection:
-        assert connection.execute(select(func.count()).select_from(digests)).scalar() == 0
-        assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 0
+    port = free_port()
+    config = configure(project, f"smtp://127.0.0.1:{port}?starttls=no")
+    emails = subscribe(config, 3)
+    report = send_w37(config)
+    assert report.sent == 0 and report.left == 3  # type: ignore[attr-defined]
+    assert re.search(r"SMTP server 127\.0\.0\.1:\d+: .*check smtp.url", report.outage)  # type: ignore[attr-defined]
+    with open_store(config).connect() as connection:  # the audience is frozen, all queued
+        assert connection.execute(select(func.count()).select_from(digests)).scalar() == 1
+        statuses = connection.execute(select(deliveries.c.status)).scalars().all()
+        assert statuses == ["queued"] * 3
+    handler = SmtpHandler()
+    with smtp_server(handler, port=port):
+        report = send_w37(config)
+    assert report.sent == 3 and not report.outage  # type: ignore[attr-defined]
+    assert handler.per_recipient() == dict.fromkeys(emails, 1)
 
 
 def test_sending_needs_the_real_secret_key(project: Path, server: SmtpServer) -> None:

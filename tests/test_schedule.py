@@ -147,13 +147,13 @@ def test_a_post_saved_while_press_run_starts_is_published(
 
     settings(project)
     config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
-    starting = press.schedule.resume_unfinished  # runs after the first publish
+    starting = press.schedule.weekly_trigger  # asked for after the first publish
 
-    def save_a_post(*args: object) -> int:
+    def save_a_post(*args: object) -> object:
         post(project, "meanwhile.md", "Saved Meanwhile", datetime(2025, 1, 1, tzinfo=UTC))
         return starting(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(press.schedule, "resume_unfinished", save_a_post)
+    monkeypatch.setattr(press.schedule, "weekly_trigger", save_a_post)
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(config,), kwargs={"stop": stop})
     thread.start()
@@ -265,6 +265,9 @@ def test_a_missed_digest_within_grace_goes_out_at_start(
 def test_a_digest_missed_by_more_than_the_grace_is_skipped(
     project: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from newsletter.store import find_digest
+    from press.mail import open_store
+
     monkeypatch.setenv("PRESS_SECRET_KEY", KEY)
     handler = SmtpHandler()
     with smtp_server(handler) as server:
@@ -276,15 +279,20 @@ def test_a_digest_missed_by_more_than_the_grace_is_skipped(
         run(config, once=True)
         wait_for(lambda: datetime.now(UTC) > fire + timedelta(seconds=3), 10)
         with caplog.at_level("INFO", logger="press.run"):
-            run(config, once=True)
+            assert run(config, once=True) is False  # nothing is left to try
         assert handler.received == []
-        assert any(r.message.startswith("skipped the weekly digest due ") for r in caplog.records)
+        skipped = [r.message for r in caplog.records if r.message.startswith("skipped digest ")]
+        assert len(skipped) == 1 and "not sent within schedule.grace_hours" in skipped[0]
+        key = skipped[0].split()[2].rstrip(":")
+        record = find_digest(open_store(config), key)
+        assert record is not None and record.skipped_at is not None
+        run(config, once=True)  # recorded: not skipped (or sent) again
+        assert handler.received == []
 
 
-def test_a_failed_catch_up_is_tried_again_at_the_next_start(
+def test_a_digest_due_while_the_smtp_server_is_down_goes_out_when_it_is_back(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from newsletter.smtp import SmtpError
     from tests.servers import free_port
 
     monkeypatch.setenv("PRESS_SECRET_KEY", KEY)
@@ -293,19 +301,13 @@ def test_a_failed_catch_up_is_tried_again_at_the_next_start(
     fire = digest_soon(project, down, 2)
     config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
     emails = subscribe(config, 3)
-    run(config, once=True)  # stores the schedule; the digest is not due yet
+    assert run(config, once=True) is False  # not due yet
     wait_for(lambda: datetime.now(UTC) > fire + timedelta(seconds=1), 10)
-    with pytest.raises(SmtpError):  # the catch-up fails...
-        run(config, once=True)
+    assert run(config, once=True) is True  # due, and the server is down: try again later
     handler = SmtpHandler()
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        run(config, once=True)  # ...and the next start sends it
-    finally:
-        controller.stop()
+    with smtp_server(handler, port=port):
+        assert run(config, once=True) is False  # ...and it goes out
+        assert run(config, once=True) is False  # once
     assert handler.per_recipient() == dict.fromkeys(emails, 1)
 
 
