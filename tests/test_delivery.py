@@ -248,6 +248,7 @@ def kill_mid_send(project: Path, handler: SmtpHandler, server: SmtpServer, at: i
 
 
 @pytest.mark.parametrize("at", [1, 150, 420])
+@pytest.mark.slow
 def test_killed_mid_send_then_rerun_sends_everyone_once(
     project: Path, at: int, database_url: str
 ) -> None:
@@ -378,6 +379,7 @@ def test_dkim_signature_verifies(project: Path, server: SmtpServer) -> None:
         assert not dkim.verify(tampered, dnsfunc=dns)
 
 
+@pytest.mark.slow
 def test_several_processes_share_one_digest(project: Path, database_url: str) -> None:
     handler = SmtpHandler(reject={"reader00002@example.com"})
     with smtp_server(handler) as server:

@@ -210,6 +210,7 @@ def _finished(config: Config, key: str) -> str:
     return "finished" if record is not None and record.finished_at else ""
 
 
+@pytest.mark.slow
 def test_a_server_that_dies_mid_send_stops_the_run_in_seconds_and_nothing_is_lost(
     project: Path,
 ) -> None:

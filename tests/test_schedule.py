@@ -108,6 +108,7 @@ def test_the_dst_hours_are_refused_for_the_weekly_run(project: Path) -> None:
     toml.write_text(toml.read_text().replace("[schedule]\npoll_seconds", "[sched]\npoll"))
 
 
+@pytest.mark.slow
 def test_new_posts_and_a_burst_of_saves(project: Path) -> None:
     settings(project)
     with press_run(project):
@@ -125,6 +126,7 @@ def test_new_posts_and_a_burst_of_saves(project: Path) -> None:
     assert log.count("publish (posts changed)") == 2  # one for the new post, one for the burst
 
 
+@pytest.mark.slow
 def test_a_post_dated_ahead_appears_at_its_time(project: Path) -> None:
     settings(project)
     with press_run(project):
@@ -138,6 +140,7 @@ def test_a_post_dated_ahead_appears_at_its_time(project: Path) -> None:
     assert "a post came due" in (project / "run.log").read_text()
 
 
+@pytest.mark.slow
 def test_a_post_saved_while_press_run_starts_is_published(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,6 +167,7 @@ def test_a_post_saved_while_press_run_starts_is_published(
         thread.join(30)
 
 
+@pytest.mark.slow
 def test_a_post_dated_ahead_comes_due_when_the_start_had_nothing_to_do(project: Path) -> None:
     # press publish saw the post first: press run starts on the fast path, which must
     # still know when the post comes due.
@@ -178,6 +182,7 @@ def test_a_post_dated_ahead_comes_due_when_the_start_had_nothing_to_do(project: 
     assert "publish (start): 0 written" in log and "a post came due" in log
 
 
+@pytest.mark.slow
 def test_a_second_press_run_is_refused(project: Path) -> None:
     settings(project)
     with press_run(project) as first:
@@ -208,6 +213,7 @@ def digest_soon(
     return fire
 
 
+@pytest.mark.slow
 def test_the_weekly_digest_goes_out_once(project: Path, database_url: str) -> None:
     handler = SmtpHandler()
     with smtp_server(handler) as server:
@@ -225,6 +231,7 @@ def test_the_weekly_digest_goes_out_once(project: Path, database_url: str) -> No
         assert subject == "China-Russia this week: Last Week's News"
 
 
+@pytest.mark.slow
 def test_a_restart_during_the_send_resumes_it(project: Path, database_url: str) -> None:
     handler = SmtpHandler(delay=0.01)
     with smtp_server(handler) as server:
@@ -244,6 +251,7 @@ def test_a_restart_during_the_send_resumes_it(project: Path, database_url: str) 
         assert "resuming digest" in (project / "run.log").read_text()
 
 
+@pytest.mark.slow
 def test_a_missed_digest_within_grace_goes_out_at_start(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,6 +270,7 @@ def test_a_missed_digest_within_grace_goes_out_at_start(
         assert len(handler.received) == 5
 
 
+@pytest.mark.slow
 def test_a_digest_missed_by_more_than_the_grace_is_skipped(
     project: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,6 +299,7 @@ def test_a_digest_missed_by_more_than_the_grace_is_skipped(
         assert handler.received == []
 
 
+@pytest.mark.slow
 def test_a_digest_due_while_the_smtp_server_is_down_goes_out_when_it_is_back(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -311,6 +321,7 @@ def test_a_digest_due_while_the_smtp_server_is_down_goes_out_when_it_is_back(
     assert handler.per_recipient() == dict.fromkeys(emails, 1)
 
 
+@pytest.mark.slow
 def test_a_standby_takes_over_when_the_scheduler_dies(project: Path, database_url: str) -> None:
     settings(project, f'[storage]\nurl = "{database_url}"\n')
     press = Path(sys.executable).parent / "press"

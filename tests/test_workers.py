@@ -21,6 +21,7 @@ from press.send import queue_digest
 from tests.smtp_server import SmtpHandler, smtp_server
 from tests.test_delivery import KEY, configure, subscribe
 
+pytestmark = pytest.mark.slow
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PRESS = str(Path(sys.executable).parent / "press")
 
