@@ -149,7 +149,7 @@ def sending_bench(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(0.5)
-    env = {"PRESS_SECRET_KEY": "bench key"}
+    env = {"PRESS_SECRET_KEY": "bench key, long enough to sign links with"}
     try:
         row("messages", "size", "press", "press peak", "smtp-source", "press/smtp-source")
         row(*["---"] * 6)
@@ -214,7 +214,7 @@ run, _ = prepare(config, "2022-W37", None, datetime.now(UTC))
 signer = real_signer(config)
 size = 0
 for i in range(count):
-    data, _ = run.compose(recipient_for(config, signer, f"reader{i:06}@example.com"))
+    data, _ = run.compose(recipient_for(config, signer, f"reader{i:06}@example.com", i))
     size += len(data)
 print(time.perf_counter() - start, size // count)
 """
@@ -225,7 +225,7 @@ def render_bench(counts: list[int], runs: int, work: Path) -> None:
     print("\n## Rendering the 2022-W37 digest (full text) for N subscribers\n")
     row("subscribers", "seconds", "messages/s", "size", "peak")
     row(*["---"] * 5)
-    env = {"PRESS_SECRET_KEY": "bench key"}
+    env = {"PRESS_SECRET_KEY": "bench key, long enough to sign links with"}
     project = sending_project(work, 1, free_port(), 4)
     for count in counts:
         results = []
@@ -263,7 +263,7 @@ def workers_bench(workers: list[int], messages: int, work: Path, postgres: str) 
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     conninfo = postgres.replace("postgresql+psycopg://", "postgresql://")
-    env = {"PRESS_SECRET_KEY": "bench key"}
+    env = {"PRESS_SECRET_KEY": "bench key, long enough to sign links with"}
     try:
         for count in workers:
             schema = f"press_bench_{uuid.uuid4().hex[:8]}"

@@ -27,6 +27,15 @@ def strip_controls(text: str) -> str:
     return _FORBIDDEN.sub("", text)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """Text for a log line or a terminal: control characters (CR and LF among them)
+    written as escapes (``\\r``), so no stored value can forge a line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def plain_text(text: str) -> str:
     """Text with tags stripped, entities decoded, controls removed and spaces folded."""
     text = _TAG.sub("", text)

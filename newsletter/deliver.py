@@ -26,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from feeds.text import escape_controls as shown
 from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
 from newsletter.store import (
     Delivery,
@@ -168,6 +169,16 @@ def deliver(
         found: Connection = local.database
         return found
 
+    def reader() -> Connection:
+        """The thread's connection for the check before each send: one statement in
+        autocommit, so it costs one round trip and no transaction."""
+        if getattr(local, "reader", None) is None:
+            local.reader = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with lock:
+                databases.append(local.reader)
+        found: Connection = local.reader
+        return found
+
     # SQLite has one writer at a time: the sending threads take turns here rather than in
     # SQLite's busy handler, which sleeps.
     writing = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -188,7 +199,7 @@ def deliver(
         if lost.is_set() or halted():
             return Outcome(delivery, "unsent", "", 0), False
         data, message_id = compose(delivery)
-        verdict = may_send(database(), delivery.id, owner, clock())
+        verdict = may_send(reader(), delivery.id, owner, clock())
         if verdict == "left":
             skipped = Outcome(delivery, "skipped", "no longer subscribed", 0)
             record(skipped)
@@ -219,7 +230,7 @@ def deliver(
                     "%s sent to %s after losing the lease on delivery %d: another sender "
                     "holds it, so this copy may be a second one",
                     owner,
-                    delivery.email,
+                    shown(delivery.email),
                     delivery.id,
                 )
             lose(delivery, "taken over while it was being sent")
@@ -254,10 +265,10 @@ def deliver(
             report.failed += 1
             report.bounced += int(bounced)
             report.failures.append((delivery.email, outcome.detail))
-            log.info("delivery to %s failed: %s", delivery.email, outcome.detail)
+            log.info("delivery to %s failed: %s", shown(delivery.email), shown(outcome.detail))
         elif outcome.kind == "deferred":
             report.deferred += 1
-            log.info("delivery to %s deferred: %s", delivery.email, outcome.detail)
+            log.info("delivery to %s deferred: %s", shown(delivery.email), shown(outcome.detail))
         elif outcome.kind == "skipped":
             report.skipped += 1
         elif outcome.kind == "lost":

@@ -1,4 +1,8 @@
-"""DKIM signatures (dkimpy) over the headers a receiver and RFC 8058 care about."""
+"""DKIM signatures (dkimpy) over the headers a receiver and RFC 8058 care about.
+
+Each is signed once more than it occurs (oversigned, RFC 6376 §8.15): a copy of any of
+them added later, above or below, breaks the signature.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ def sign(data: bytes, key: DkimKey) -> bytes:
         selector=key.selector.encode(),
         domain=key.domain.encode(),
         privkey=key.private_key,
-        include_headers=list(SIGNED_HEADERS),
+        include_headers=[name for name in SIGNED_HEADERS for _ in range(2)],
         linesep=b"\r\n",
     )
     return signature + data

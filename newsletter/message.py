@@ -17,11 +17,15 @@ from newsletter.render import RenderedDigest, header_text, personalise
 # Headers are never folded below RFC 5322's 998 characters: a folded List-Unsubscribe
 # could be turned into encoded words, and a DKIM signature must see the final bytes.
 WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+# For a recipient beyond ASCII, who can only be mailed over SMTPUTF8: headers in raw UTF-8
+# (RFC 6532), since an encoded word may not stand inside an address (RFC 2047 §5).
+UTF8_WIRE_POLICY = WIRE_POLICY.clone(utf8=True)
 
 
 def message_bytes(message: EmailMessage) -> bytes:
     """The message as sent: CRLF line ends, headers unfolded up to 998 characters."""
-    return message.as_bytes(policy=WIRE_POLICY)
+    international = not str(message.get("To", "")).isascii()
+    return message.as_bytes(policy=UTF8_WIRE_POLICY if international else WIRE_POLICY)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ subscribers = Table(
     Column("confirmed_at", UtcDateTime),
     Column("unsubscribed_at", UtcDateTime),
     Column("hard_bounces", Integer, nullable=False, default=0),
+    # Moves on when the subscriber leaves or bounces: older confirmation links stop working.
+    Column("version", Integer, nullable=False, default=0),
 )
 subscriber_categories = Table(
     "subscriber_categories",
@@ -127,6 +129,7 @@ class Subscriber:
     confirmed_at: datetime | None
     unsubscribed_at: datetime | None
     hard_bounces: int
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ def _subscribers(connection: Connection, rows: Sequence[Any]) -> list[Subscriber
             confirmed_at=row.confirmed_at,
             unsubscribed_at=row.unsubscribed_at,
             hard_bounces=row.hard_bounces,
+            version=row.version,
         )
         for row in rows
     ]
@@ -230,8 +234,17 @@ def _subscribers(connection: Connection, rows: Sequence[Any]) -> list[Subscriber
 
 def find_subscriber(engine: Engine, email: str) -> Subscriber | None:
     """The subscriber with this address (already normalised), or None."""
+    return _find(engine, subscribers.c.email == email)
+
+
+def subscriber_by_id(engine: Engine, subscriber_id: int) -> Subscriber | None:
+    """The subscriber with this id, or None."""
+    return _find(engine, subscribers.c.id == subscriber_id)
+
+
+def _find(engine: Engine, condition: Any) -> Subscriber | None:
     with engine.connect() as connection:
-        rows = connection.execute(select(subscribers).where(subscribers.c.email == email)).all()
+        rows = connection.execute(select(subscribers).where(condition)).all()
         found = _subscribers(connection, rows)
     return found[0] if found else None
 
@@ -251,6 +264,7 @@ def insert_subscriber(
         "source": source,
         "subscribed_at": now,
         "hard_bounces": 0,
+        "version": 0,
     }
     if status == "confirmed":
         values["confirmed_at"] = now
@@ -268,8 +282,9 @@ def set_status(engine: Engine, email: str, status: str, now: datetime) -> bool:
     values: dict[str, Any] = {"status": status}
     if status == "confirmed":
         values["confirmed_at"] = now
-    elif status == "unsubscribed":
+    elif status in ("unsubscribed", "bounced"):
         values["unsubscribed_at"] = now
+        values["version"] = subscribers.c.version + 1  # older confirmation links: void
     with engine.begin() as connection:
         result = connection.execute(
             update(subscribers).where(subscribers.c.email == email).values(**values)
@@ -516,8 +531,8 @@ def may_send(connection: Connection, delivery_id: int, owner: str, now: datetime
     when the subscriber is no longer confirmed (leaving always wins); ``"done"`` when the
     row is no longer queued (sent by another sender, or its digest skipped); ``"lost"``
     when ``owner`` no longer holds the row's lease, or the lease ran out."""
-    with connection.begin():
-        row = connection.execute(_BEFORE_SENDING, {"delivery_id": delivery_id}).one()
+    row = connection.execute(_BEFORE_SENDING, {"delivery_id": delivery_id}).one()
+    connection.commit()  # (a no-op on an autocommit connection) no transaction is left open
     if row.subscriber != "confirmed":
         return "left"
     if row.status != "queued":
@@ -629,7 +644,7 @@ def mark_failed(
                 subscribers.c.hard_bounces >= bounce_limit,
                 subscribers.c.status == "confirmed",
             )
-            .values(status="bounced", unsubscribed_at=now)
+            .values(status="bounced", unsubscribed_at=now, version=subscribers.c.version + 1)
         )
     return True, bool(bounced.rowcount)
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from feeds.text import slugify
 from newsletter.store import (
     STATUSES,
+    Subscriber,
     find_subscriber,
     insert_subscriber,
     list_subscribers,
@@ -83,6 +84,21 @@ def add(
     with engine.begin() as connection:
         insert_subscriber(connection, address, status, category_slugs(categories), source, now)
     return Added(address, "added", status)
+
+
+def request_subscription(
+    engine: Engine, email: str, categories: Iterable[str], now: datetime
+) -> Subscriber | None:
+    """Someone asked on the form: the subscriber to send a confirmation link to (added as
+    pending if new), or None when the address is already confirmed (no mail at all)."""
+    existing = find_subscriber(engine, email)
+    if existing is None:
+        with engine.begin() as connection:
+            insert_subscriber(connection, email, "pending", category_slugs(categories), "web", now)
+        existing = find_subscriber(engine, email)
+    if existing is None or existing.status == "confirmed":
+        return None
+    return existing
 
 
 @dataclass

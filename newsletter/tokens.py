@@ -1,41 +1,85 @@
 """Signed tokens for the links in emails: unsubscribe, preferences, confirm.
 
-A token names its purpose and its subject (an address or subscriber id) and is signed
-with the secret key, so it cannot be forged, made from the address alone, or used for
-another address or another purpose. A confirm token also expires.
+A token names its purpose and its subject and is signed with the secret key, so it
+cannot be forged, or used for another subscriber or another purpose. The subject is the
+subscriber's id, never their address: a link scanner, proxy or log that sees the URL
+learns nothing about who the reader is. A confirm token also carries the subscriber's
+version (which leaving moves on, so an old confirmation cannot re-subscribe anyone) and
+expires.
+
+Links sent before ids (their subject is the address) keep working until
+``LEGACY_UNTIL``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 # Used when PRESS_SECRET_KEY is not set: fine for previews and the outbox, never for
 # mail to real subscribers (press refuses to send with it).
 DEVELOPMENT_KEY = "bystander-press development key: not secret"
+MIN_KEY_LENGTH = 32  # characters of PRESS_SECRET_KEY, for a key as strong as its HMAC
 PURPOSES = ("unsubscribe", "preferences", "confirm")
 # Only a confirm link expires; it carries its time. The others are the same every time
 # they are made, so a digest's bytes for one subscriber are reproducible.
 TIMED = ("confirm",)
+# Links whose subject is an address (made before subscriber ids) are taken until then.
+LEGACY_UNTIL = datetime(2027, 6, 1, tzinfo=UTC)
 
 
-def confirm_subject(email: str, categories: Iterable[str]) -> str:
-    """What a confirm link carries: the address and the categories asked for."""
-    return json.dumps({"e": email, "c": sorted(set(categories))}, separators=(",", ":"))
+def link_subject(subscriber_id: int) -> str:
+    """What an unsubscribe or preferences link carries: ``s`` and the subscriber's id."""
+    return f"s{subscriber_id}"
 
 
-def read_confirm_subject(subject: str) -> tuple[str, list[str]]:
-    """The address and categories of a confirm link's subject."""
+def read_link_subject(subject: str, now: datetime) -> int | str:
+    """The subscriber id of a link's subject, or the address of a legacy one."""
+    if subject.startswith("s") and subject[1:].isdigit():
+        return int(subject[1:])
+    if "@" in subject and now < LEGACY_UNTIL:
+        return subject
+    raise TokenError("the link is not valid")
+
+
+def confirm_subject(subscriber_id: int, version: int, categories: Iterable[str]) -> str:
+    """What a confirm link carries: the subscriber, their version, the categories."""
+    return json.dumps(
+        {"s": subscriber_id, "v": version, "c": sorted(set(categories))}, separators=(",", ":")
+    )
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """What a confirm link asks for. A legacy link names an address and no version."""
+
+    subscriber_id: int | None
+    version: int | None
+    email: str | None
+    categories: tuple[str, ...]
+
+
+def read_confirm_subject(subject: str) -> ConfirmRequest:
+    """The request of a confirm link's subject."""
     try:
         data = json.loads(subject)
-        email, categories = data["e"], data["c"]
+        categories = data["c"]
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise TypeError
+        if "s" in data:
+            subscriber_id, version = data["s"], data["v"]
+            if not (isinstance(subscriber_id, int) and isinstance(version, int)):
+                raise TypeError
+            return ConfirmRequest(subscriber_id, version, None, tuple(categories))
+        if not isinstance(data["e"], str):
+            raise TypeError
+        return ConfirmRequest(None, None, data["e"], tuple(categories))
     except (ValueError, KeyError, TypeError):
         raise TokenError("the link is not valid") from None
-    if not isinstance(email, str) or not all(isinstance(c, str) for c in categories):
-        raise TokenError("the link is not valid")
-    return email, list(categories)
 
 
 class TokenError(ValueError):
@@ -80,7 +124,7 @@ class Signer:
                 subject = serializer.loads(token)
         except SignatureExpired:
             raise TokenError("the link has expired") from None
-        except BadSignature:
+        except BadData:  # a bad signature, or a good one over a damaged payload
             raise TokenError("the link is not valid") from None
         if not isinstance(subject, str):
             raise TokenError("the link is not valid")

@@ -205,8 +205,10 @@ def digest(
         if bar:
             bar[0].__exit__(None, None, None)
     report = result.report
+    from feeds.text import escape_controls
+
     for address, reason in report.failures if report else []:
-        click.echo(f"failed: {address}: {reason}", err=True)
+        click.echo(f"failed: {escape_controls(address)}: {escape_controls(reason)}", err=True)
     for path in result.paths:
         click.echo(f"wrote {_shown(path)}")
     if result.state == "left":
@@ -286,9 +288,20 @@ def subscribers_add(
         return
     click.echo(f"{added.email}: {added.status}")
     if added.status == "pending":
+        from newsletter.store import find_subscriber
+        from press.digest import SECRET_VARIABLE, signer_from
+
+        if smtp_connector(config) is None and signer_from(config).is_development:
+            click.echo(
+                f"{SECRET_VARIABLE} is not set: the link is signed with the development key "
+                "and will not work on a site that has its own",
+                err=True,
+            )
+        subscriber = find_subscriber(open_store(config), added.email)
+        assert subscriber is not None, "just added"
         try:
             where = send_confirmation(
-                config, added.email, names, _now(), config.folder("var") / "outbox"
+                config, subscriber, names, _now(), config.folder("var") / "outbox"
             )
         except (SendRefused, SmtpError, TemporaryFailure, PermanentFailure) as error:
             raise click.ClickException(f"confirmation not sent: {error}") from None
@@ -409,14 +422,17 @@ def serve(obj: Context, host: str, port: int) -> None:
     import uvicorn
 
     from press.send import SendRefused
-    from press.serve import build_app
+    from press.serve import access_log_config, build_app
 
     try:
         app = build_app(obj.config)
     except SendRefused as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"serving {obj.config.folder('public')} and /subscribe on http://{host}:{port}/")
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        app, host=host, port=port, proxy_headers=True, log_level="info",
+        log_config=access_log_config(),
+    )  # fmt: skip
 
 
 @main.command("run")

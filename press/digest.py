@@ -18,13 +18,14 @@ from newsletter.message import Envelope
 from newsletter.model import Digest, DigestSettings, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
 from newsletter.splice import Splicer
-from newsletter.tokens import DEVELOPMENT_KEY, Signer
+from newsletter.tokens import DEVELOPMENT_KEY, Signer, link_subject
 from press.config import Config
 from press.content import load_posts, open_cache
 from press.templates import template_env
 from press.write import write_atomic
 
 SAMPLE_RECIPIENT = "reader@example.com"
+SAMPLE_ID = 0  # the sample recipient of a preview is no subscriber
 SECRET_VARIABLE = "PRESS_SECRET_KEY"
 
 
@@ -75,14 +76,16 @@ def _mailbox(address: str) -> str:
     return parseaddr(address)[1]
 
 
-def recipient_for(config: Config, signer: Signer, email: str) -> Recipient:
-    """A recipient with their own signed unsubscribe and preferences links."""
+def recipient_for(config: Config, signer: Signer, email: str, subscriber_id: int) -> Recipient:
+    """A recipient with their own signed unsubscribe and preferences links (which name
+    the subscriber by id, never by address)."""
     site = config.site
     mailbox = _mailbox(sender(config))
+    subject = link_subject(subscriber_id)
     return Recipient(
         email=email,
-        unsubscribe_url=site.absolute(f"/unsubscribe/{signer.sign('unsubscribe', email)}"),
-        preferences_url=site.absolute(f"/preferences/{signer.sign('preferences', email)}"),
+        unsubscribe_url=site.absolute(f"/unsubscribe/{signer.sign('unsubscribe', subject)}"),
+        preferences_url=site.absolute(f"/preferences/{signer.sign('preferences', subject)}"),
         unsubscribe_mailto=f"mailto:{mailbox}?subject=unsubscribe",
     )
 
@@ -130,7 +133,7 @@ def prepare(
 
 def write_preview(run: DigestRun, folder: Path, signer: Signer) -> list[Path]:
     """``digest.html``, ``digest.txt`` and ``digest.eml`` for the sample recipient."""
-    recipient = recipient_for(run.config, signer, SAMPLE_RECIPIENT)
+    recipient = recipient_for(run.config, signer, SAMPLE_RECIPIENT, SAMPLE_ID)
     html, text = personalise(run.rendered, recipient)
     files = {
         "digest.html": html.encode("utf-8"),
@@ -149,12 +152,16 @@ def outbox_name(run: DigestRun, email: str) -> str:
     return f"{run.digest.key}-{safe}.eml"
 
 
-def write_outbox(run: DigestRun, folder: Path, signer: Signer, emails: Sequence[str]) -> list[Path]:
-    """One ``.eml`` file per recipient, for a mail client or a later send."""
+def write_outbox(
+    run: DigestRun, folder: Path, signer: Signer, recipients: Sequence[tuple[str, int]]
+) -> list[Path]:
+    """One ``.eml`` file per recipient (address, subscriber id), for a mail client or a
+    later send."""
     paths = []
-    for email in emails:
+    for email, subscriber_id in recipients:
         path = folder / outbox_name(run, email)
-        write_atomic(path, run.message_bytes(recipient_for(run.config, signer, email)))
+        data = run.message_bytes(recipient_for(run.config, signer, email, subscriber_id))
+        write_atomic(path, data)
         paths.append(path)
     return paths
 

@@ -17,13 +17,14 @@ from newsletter.message import message_bytes
 from newsletter.smtp import SmtpError, Transport
 from newsletter.store import (
     Delivery,
+    Subscriber,
     delivery_counts,
     finish_digest,
     list_subscribers,
     open_digest,
 )
 from newsletter.subscribers import category_slugs
-from newsletter.tokens import Signer, confirm_subject
+from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
 from press.config import Config
 from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
 from press.faults import reached
@@ -37,13 +38,24 @@ class SendRefused(Exception):
     """Sending is not possible as configured; the message says what to do."""
 
 
+MAKE_KEY = (
+    "export PRESS_SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\""
+)
+
+
 def real_signer(config: Config) -> Signer:
-    """The signer for mail to real people: refuses the development key."""
+    """The signer for mail to real people and for ``press serve``: refuses the
+    development key and a key shorter than ``MIN_KEY_LENGTH``."""
     signer = signer_from(config)
     if signer.is_development:
         raise SendRefused(
             f"{SECRET_VARIABLE} is not set: links to real subscribers must be signed with "
-            "your own secret key (export PRESS_SECRET_KEY=…, a long random string)"
+            f"your own secret key; make one with: {MAKE_KEY}"
+        )
+    if len(signer.secret) < MIN_KEY_LENGTH:
+        raise SendRefused(
+            f"{SECRET_VARIABLE} is {len(signer.secret)} characters: it must be at least "
+            f"{MIN_KEY_LENGTH}; make one with: {MAKE_KEY}"
         )
     return signer
 
@@ -95,7 +107,9 @@ def send_digest(
     key = dkim_key(config, mailbox.rpartition("@")[2])
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:
-        return run.compose(recipient_for(config, signer, delivery.email), key)
+        return run.compose(
+            recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
+        )
 
     processes = config["delivery.processes"]
     if processes > 1:
@@ -131,42 +145,40 @@ def freeze_audience(
     return digest_id
 
 
-def outbox_recipients(engine: Engine, category_slug: str) -> list[str]:
-    """The confirmed subscribers of a category, for ``--outbox``."""
-    return [s.email for s in list_subscribers(engine, "confirmed", category_slug)]
+def outbox_recipients(engine: Engine, category_slug: str) -> list[tuple[str, int]]:
+    """The confirmed subscribers of a category (address, id), for ``--outbox``."""
+    return [(s.email, s.id) for s in list_subscribers(engine, "confirmed", category_slug)]
 
 
 def send_confirmation(
-    config: Config, email: str, categories: list[str], now: datetime, outbox: Path
+    config: Config, subscriber: Subscriber, categories: list[str], now: datetime, outbox: Path
 ) -> str:
-    """Mail (or, with no SMTP server, write to ``outbox``) the double opt-in link.
-
-    Returns where it went.
-    """
+    """Mail (or, with no SMTP server, write to ``outbox``) the double opt-in link, good
+    for the subscriber's current version. Returns where it went."""
     connector = smtp_connector(config)
     signer = real_signer(config) if connector else signer_from(config)
-    token = signer.sign("confirm", confirm_subject(email, category_slugs(categories)))
+    subject = confirm_subject(subscriber.id, subscriber.version, category_slugs(categories))
     message = build_confirmation(
         template_env(config),
         config.site,
         sender(config),
-        email,
-        config.site.absolute(f"/confirm/{token}"),
+        subscriber.email,
+        config.site.absolute(f"/confirm/{signer.sign('confirm', subject)}"),
         categories,
         config["subscribers.confirm_hours"],
         now,
     )
     data = message_bytes(message)
     if connector is None:
-        path = outbox / f"confirm-{email}.eml"
+        path = outbox / f"confirm-{subscriber.email}.eml"
         write_atomic(path, data)
         return str(path)
     transport = connector()
     try:
-        transport.send(parseaddr(sender(config))[1], email, data)
+        transport.send(parseaddr(sender(config))[1], subscriber.email, data)
     finally:
         transport.close()
-    return f"sent to {email}"
+    return f"sent to {subscriber.email}"
 
 
 def queue_digest(

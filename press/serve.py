@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.applications import Starlette
 
+from newsletter.confirm import ConfirmationQueue
+from newsletter.subscribers import request_subscription
 from newsletter.web import WebSettings, create_app
 from press.config import Config
 from press.mail import open_store
@@ -24,19 +29,48 @@ def web_settings(config: Config, categories: list[str]) -> WebSettings:
 
 
 def build_app(config: Config) -> Starlette:
-    """The app as ``press serve`` runs it; refuses to start without PRESS_SECRET_KEY."""
-    signer = real_signer(config)
+    """The app as ``press serve`` runs it; refuses to start without a real
+    PRESS_SECRET_KEY. Confirmation emails go from a queue, after the response."""
+    real_signer(config)
     outbox = config.folder("var") / "outbox"
+    store = open_store(config)
 
     def confirm(email: str, categories: list[str]) -> None:
-        send_confirmation(config, email, categories, datetime.now(UTC), outbox)
+        now = datetime.now(UTC)
+        subscriber = request_subscription(store, email, categories, now)
+        if subscriber is not None:
+            send_confirmation(config, subscriber, categories, now, outbox)
+
+    confirmations = ConfirmationQueue(confirm)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        confirmations.start()
+        try:
+            yield
+        finally:
+            confirmations.stop()
 
     return create_app(
-        store=open_store(config),
+        store=store,
         site=config.site,
-        signer=signer,
+        signer=real_signer(config),
         env=template_env(config),
         settings=web_settings(config, [config["newsletter.category"]]),
-        send_confirmation=confirm,
+        request_confirmation=confirmations,
         public=config.folder("public"),
+        lifespan=lifespan,
     )
+
+
+def access_log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the tokens in link paths kept out of the access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = {**LOGGING_CONFIG}
+    config["filters"] = {"tokens": {"()": "newsletter.web.RedactTokens"}}
+    config["handlers"] = {
+        name: {**handler, "filters": ["tokens"]}
+        for name, handler in LOGGING_CONFIG["handlers"].items()
+    }
+    return config

@@ -70,7 +70,9 @@ def run_worker(
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:
         run = run_for(delivery.digest_id)
-        return run.compose(recipient_for(config, signer, delivery.email), key)
+        return run.compose(
+            recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
+        )
 
     take = claimer(engine, owner, settings.batch, lease, _now)
 

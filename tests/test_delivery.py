@@ -33,7 +33,7 @@ from press.send import SendRefused, send_digest
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-KEY = "test secret key"
+KEY = "test secret key, long enough to sign with"
 
 
 def configure(project: Path, smtp_url: str, extra: str = "", database_url: str = "") -> Config:
@@ -99,7 +99,9 @@ def test_a_thousand_subscribers_get_one_message_each(
         assert message["To"] == to
         assert message["Subject"].startswith("China-Russia this week: ")
         token = message["List-Unsubscribe"].split("/unsubscribe/")[1].split(">")[0]
-        assert signer.verify("unsubscribe", token) == to  # their own link
+        subscriber = find_subscriber(open_store(config), to)
+        assert subscriber is not None
+        assert signer.verify("unsubscribe", token) == f"s{subscriber.id}"  # their own link
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     again = send_w37(config)
     assert again.sent == 0  # type: ignore[attr-defined]
@@ -224,7 +226,7 @@ from press.digest import prepare
 from press.mail import open_store
 from press.send import send_digest
 
-config = load_config(sys.argv[1], {"PRESS_SECRET_KEY": "test secret key"})
+config = load_config(sys.argv[1], {"PRESS_SECRET_KEY": "test secret key, long enough to sign with"})
 run, _ = prepare(config, "2022-W37", None, datetime(2026, 1, 1, tzinfo=UTC))
 print("starting", flush=True)
 send_digest(config, run, open_store(config))
@@ -377,6 +379,18 @@ def test_dkim_signature_verifies(project: Path, server: SmtpServer) -> None:
             assert name in signed.split(":")
         tampered = received.data.replace(b"Subject: China", b"Subject: Chino", 1)
         assert not dkim.verify(tampered, dnsfunc=dns)
+        # Oversigned: a copy of a signed header added anywhere breaks the signature.
+        for added in (
+            b"List-Unsubscribe: <https://evil.example/u>\r\n",
+            b"Subject: Win a prize\r\n",
+            b"From: someone@evil.example\r\n",
+        ):
+            signature, rest = received.data.split(b"\r\nFrom:", 1)
+            above = signature + b"\r\n" + added.rstrip(b"\r\n") + b"\r\nFrom:" + rest
+            head, body = received.data.split(b"\r\n\r\n", 1)
+            below = head + b"\r\n" + added.rstrip(b"\r\n") + b"\r\n\r\n" + body
+            assert not dkim.verify(above, dnsfunc=dns), added
+            assert not dkim.verify(below, dnsfunc=dns), added
 
 
 @pytest.mark.slow

@@ -120,7 +120,7 @@ def render_w37(env_root: Path = ROOT) -> Any:
 def w37_message() -> tuple[EmailMessage, bytes]:
     rendered, config = render_w37()
     envelope = Envelope(SETTINGS.sender, SEND_TIME, "China-Russia – China Bystander")
-    recipient = recipient_for(config, Signer("test key"), "reader@example.com")
+    recipient = recipient_for(config, Signer("test key"), "reader@example.com", 1)
     message = build_message(config.site, rendered, envelope, recipient)
     return message, message_bytes(message)
 
@@ -186,7 +186,7 @@ def test_message_id_is_stable_per_recipient() -> None:
     signer = Signer("k")
 
     def mid(address: str) -> str:
-        recipient = recipient_for(config, signer, address)
+        recipient = recipient_for(config, signer, address, 7)
         return str(build_message(config.site, rendered, envelope, recipient)["Message-ID"])
 
     assert mid("a@example.com") == mid("A@Example.com") != mid("b@example.com")
@@ -219,7 +219,7 @@ def test_a_title_cannot_inject_headers(site: Site) -> None:
     config = load_config(ROOT / "press.toml")
     digest = hostile_digest(site, "Hello\r\nBcc: victim@example.com\r\nX-Evil: 1")
     rendered = render_digest(template_env(config), site, digest, SETTINGS)
-    recipient = recipient_for(config, Signer("k"), "reader@example.com\r\nBcc: x@example.com")
+    recipient = recipient_for(config, Signer("k"), "reader@example.com\r\nBcc: x@example.com", 1)
     message = build_message(site, rendered, Envelope(SETTINGS.sender, SEND_TIME, "L"), recipient)
     raw = message_bytes(message)
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
@@ -251,7 +251,7 @@ def test_mjml_compiles_once_however_many_recipients(
     monkeypatch.setattr(newsletter.render, "mjml2html", counting)
     config = load_config(project / "press.toml")
     run, _ = prepare(config, "2022-W37", None, NOW)
-    emails = [f"reader{i}@example.com" for i in range(50)]
+    emails = [(f"reader{i}@example.com", i) for i in range(50)]
     paths = write_outbox(run, project / "outbox", Signer("k"), emails)
     assert len(paths) == 50 and len(calls) == 1
     bodies = {p.read_bytes() for p in paths}
@@ -336,8 +336,8 @@ def test_spliced_copies_are_byte_identical_to_full_builds() -> None:
     signer = Signer("test key")
     addresses = [f"reader{i}@example.com" for i in range(30)] + ["jörg@exämple.de"]
     addresses += [f"{'x' * n}@example.com" for n in range(1, 64, 7)]  # links of every length
-    for address in addresses:
-        recipient = recipient_for(config, signer, address)
+    for number, address in enumerate(addresses):
+        recipient = recipient_for(config, signer, address, number * 997)  # ids of every length
         assert splicer.compose(recipient) == splicer.full(recipient), address
     assert splicer.checked is True  # the fast path was taken, not abandoned
     # Each copy encodes only the lines with the recipient's own links.

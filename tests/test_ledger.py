@@ -28,7 +28,7 @@ from tests.servers import free_port
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
 from tests.test_delivery import subscribe
 
-KEY = "ledger test key"
+KEY = "ledger test key, long enough to sign with"
 PRESS = str(Path(sys.executable).parent / "press")
 # A Monday at 07:00 in London (winter: UTC), and the week before it.
 MONDAY = datetime(2026, 11, 23, 7, tzinfo=UTC)

@@ -21,7 +21,7 @@ from tests.conftest import LONDON
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
 from tests.test_delivery import subscribe
 
-KEY = "schedule test key"
+KEY = "schedule test key, long enough to sign with"
 POLL = 1.0
 
 

@@ -31,7 +31,7 @@ from press.templates import template_env
 from tests.servers import free_port
 from tests.smtp_server import SmtpHandler, smtp_server
 
-KEY = "web test key"
+KEY = "web test key, long enough to sign with"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -65,6 +65,33 @@ def make_config(project: Path, smtp_url: str = "", database_url: str = "") -> Co
     return config
 
 
+def wait_until(condition: object, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(0.02)
+
+
+def pending(config: Config, email: str = "a@example.com") -> tuple[int, int]:
+    """A pending subscriber's id and version, for a confirm link."""
+    from newsletter.subscribers import add
+
+    engine = open_store(config)
+    add(engine, email, ["China-Russia"], "test", NOW)
+    found = find_subscriber(engine, email)
+    assert found is not None
+    return found.id, found.version
+
+
+def link(config: Config, purpose: str, email: str = "a@example.com") -> str:
+    """The path of a subscriber's own unsubscribe or preferences link."""
+    from newsletter.tokens import link_subject
+
+    found = find_subscriber(open_store(config), email)
+    assert found is not None
+    return f"/{purpose}/{Signer(KEY).sign(purpose, link_subject(found.id))}"
+
+
 def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match, "no CSRF field in the form"
@@ -92,6 +119,7 @@ def test_subscribe_confirm_send_and_one_click_unsubscribe(project: Path, databas
         with serving(config) as base, httpx.Client(base_url=base) as client:
             answer = subscribe(client, "Reader@Example.com")
             assert answer.status_code == 200 and "Check your inbox" in answer.text
+            wait_until(lambda: len(handler.received) == 1)  # sent after the answer
             [confirmation] = handler.received
             assert confirmation.recipients == ["reader@example.com"]
             confirm_path = link_in(confirmation.data, "confirm")
@@ -134,8 +162,8 @@ def test_the_answer_is_the_same_for_new_pending_and_confirmed(project: Path) -> 
             assert response.status_code == 200
             bodies.append(response.text.replace(email, "EMAIL"))
         assert bodies[0] == bodies[1] == bodies[2]
-        outbox = sorted(p.name for p in (project / "var" / "outbox").iterdir())
-        assert outbox == ["confirm-new@example.com.eml"]  # one mail; none to the confirmed
+    outbox = sorted(p.name for p in (project / "var" / "outbox").iterdir())
+    assert outbox == ["confirm-new@example.com.eml"]  # one mail; none to the confirmed
 
 
 def test_rate_limits(project: Path) -> None:
@@ -171,15 +199,16 @@ def test_csrf_is_required(project: Path) -> None:
 
 def test_bad_tokens_get_a_friendly_page(project: Path) -> None:
     config = make_config(project)
+    pending(config)
     signer = Signer(KEY)
-    good = signer.sign("unsubscribe", "a@example.com")
+    good = link(config, "unsubscribe").split("/")[-1]
     _, signature = good.split(".")
-    other = base64.urlsafe_b64encode(b'"b@example.com"').decode().rstrip("=")
+    other = base64.urlsafe_b64encode(b'"s999"').decode().rstrip("=")
     with serving(config) as base, httpx.Client(base_url=base) as client:
         for path in (
-            f"/unsubscribe/{other}.{signature}",  # another address, the same signature
-            f"/unsubscribe/{Signer('forged').sign('unsubscribe', 'a@example.com')}",
-            f"/unsubscribe/{signer.sign('preferences', 'a@example.com')}",  # wrong purpose
+            f"/unsubscribe/{other}.{signature}",  # another subscriber, the same signature
+            f"/unsubscribe/{Signer('forged').sign('unsubscribe', 's1')}",
+            f"/unsubscribe/{signer.sign('preferences', 's1')}",  # wrong purpose
             "/confirm/garbage",
             "/preferences/nonsense.value",
         ):
@@ -193,7 +222,7 @@ def test_bad_tokens_get_a_friendly_page(project: Path) -> None:
 
 def test_an_expired_confirm_link_is_refused(project: Path) -> None:
     config = make_config(project)
-    token = Signer(KEY).sign("confirm", confirm_subject("a@example.com", ["china-russia"]))
+    token = Signer(KEY).sign("confirm", confirm_subject(*pending(config), ["china-russia"]))
     with serving(config) as base, httpx.Client(base_url=base) as client:
         assert client.get(f"/confirm/{token}").status_code == 200
     time.sleep(1.1)
@@ -203,11 +232,37 @@ def test_an_expired_confirm_link_is_refused(project: Path) -> None:
         signer=Signer(KEY),
         env=template_env(config),
         settings=WebSettings(("China-Russia",), "China-Russia", confirm_hours=0),
-        send_confirmation=lambda email, categories: None,
+        request_confirmation=lambda email, categories: None,
     )
     with serving(config, app) as base, httpx.Client(base_url=base) as client:
         response = client.get(f"/confirm/{token}")
         assert response.status_code == 400 and "expired" in response.text
+
+
+def test_links_sent_before_subscriber_ids_work_until_their_date(project: Path) -> None:
+    from datetime import timedelta
+
+    from newsletter.subscribers import add
+    from newsletter.tokens import LEGACY_UNTIL
+
+    config = make_config(project)
+    engine = open_store(config)
+    add(engine, "a@example.com", ["China-Russia"], "test", NOW, confirmed=True)
+    old = f"/unsubscribe/{Signer(KEY).sign('unsubscribe', 'a@example.com')}"  # the address
+
+    def app_at(when: datetime) -> Starlette:
+        return create_app(
+            store=engine, site=config.site, signer=Signer(KEY), env=template_env(config),
+            settings=WebSettings(("China-Russia",), "China-Russia"),
+            request_confirmation=lambda email, categories: None, clock=lambda: when,
+        )  # fmt: skip
+
+    with serving(config, app_at(LEGACY_UNTIL + timedelta(days=1))) as base:
+        assert httpx.get(base + old).status_code == 400
+    with serving(config, app_at(NOW)) as base:
+        answer = httpx.post(base + old, data={"List-Unsubscribe": "One-Click"})
+        assert answer.status_code == 200
+    assert find_subscriber(engine, "a@example.com").status == "unsubscribed"  # type: ignore[union-attr]
 
 
 def test_no_get_changes_state(project: Path) -> None:
@@ -216,10 +271,8 @@ def test_no_get_changes_state(project: Path) -> None:
 
     engine = open_store(config)
     add(engine, "a@example.com", ["China-Russia"], "test", NOW, confirmed=True)
-    signer = Signer(KEY)
     with serving(config) as base, httpx.Client(base_url=base) as client:
-        for path in (f"/unsubscribe/{signer.sign('unsubscribe', 'a@example.com')}",
-                     f"/preferences/{signer.sign('preferences', 'a@example.com')}"):  # fmt: skip
+        for path in (link(config, "unsubscribe"), link(config, "preferences")):
             assert client.get(path).status_code == 200
             assert client.head(path).status_code in (200, 405)
     assert find_subscriber(engine, "a@example.com").status == "confirmed"  # type: ignore[union-attr]
@@ -231,7 +284,7 @@ def test_preferences_change_categories(project: Path) -> None:
 
     engine = open_store(config)
     add(engine, "a@example.com", ["China-Russia"], "test", NOW, confirmed=True)
-    path = f"/preferences/{Signer(KEY).sign('preferences', 'a@example.com')}"
+    path = link(config, "preferences")
     with serving(config) as base, httpx.Client(base_url=base) as client:
         page = client.get(path)
         assert 'value="china-russia" checked' in page.text
@@ -307,8 +360,8 @@ def test_the_pages_fit_and_look_right(project: Path, width: int, tmp_path: Path)
     signer = Signer(KEY)
     paths = [
         "/subscribe",
-        "/confirm/" + signer.sign("confirm", confirm_subject("a@example.com", ["china-russia"])),
-        f"/unsubscribe/{signer.sign('unsubscribe', 'a@example.com')}",
+        "/confirm/" + signer.sign("confirm", confirm_subject(*pending(config), ["china-russia"])),
+        link(config, "unsubscribe"),
     ]
     with serving(config) as base, httpx.Client(base_url=base) as client:
         css = client.get("/style.css").text
