@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint golden clean bench
+.PHONY: run test test-fast lint golden clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(STAMP)
 ## test: the whole test suite
 test: $(STAMP)
 	$(BIN)/pytest
+
+## test-fast: the quick run, without the tests marked slow (kills, pauses, waits)
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)

@@ -27,14 +27,13 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from feeds.text import escape_controls as shown
+from newsletter.marks import Marks
 from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
 from newsletter.store import (
     Delivery,
     mark_deferred,
     mark_failed,
     mark_left,
-    mark_sent,
-    may_send,
 )
 
 log = logging.getLogger(__name__)
@@ -83,13 +82,14 @@ Compose = Callable[[Delivery], tuple[bytes, str]]
 
 
 class _RateLimit:
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, ticks: Callable[[], float]) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.next = time.monotonic()
+        self.ticks = ticks
+        self.next = ticks()
 
     def wait(self) -> None:
         if self.interval:
-            now = time.monotonic()
+            now = self.ticks()
             if self.next > now:
                 time.sleep(self.next - now)
             self.next = max(self.next, now) + self.interval
@@ -132,13 +132,16 @@ def deliver(
     progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
     stop: threading.Event | None = None,
     total: int = 0,
+    *,
+    ticks: Callable[[], float],
 ) -> DeliveryReport:
     """Send every delivery that ``batches`` hands out (leased to ``owner``), until it
     hands out none.
 
     ``compose`` makes one delivery's message bytes and Message-ID; ``connect`` makes one
     SMTP connection for each sending thread. Setting ``stop`` lets the messages in flight
-    finish and leaves the rest queued.
+    finish and leaves the rest queued. ``clock`` gives the time of day (leases,
+    records), ``ticks`` seconds for the rate limit.
     """
     report = DeliveryReport()
     local = threading.local()
@@ -169,14 +172,15 @@ def deliver(
         found: Connection = local.database
         return found
 
-    def reader() -> Connection:
-        """The thread's connection for the check before each send: one statement in
-        autocommit, so it costs one round trip and no transaction."""
-        if getattr(local, "reader", None) is None:
-            local.reader = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    def marks() -> Marks:
+        """The thread's connection for the two statements of each message (the check
+        before the send, marking it sent), in autocommit: one round trip each."""
+        if getattr(local, "marks", None) is None:
+            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             with lock:
-                databases.append(local.reader)
-        found: Connection = local.reader
+                databases.append(connection)
+            local.marks = Marks(connection)
+        found: Marks = local.marks
         return found
 
     # SQLite has one writer at a time: the sending threads take turns here rather than in
@@ -199,7 +203,7 @@ def deliver(
         if lost.is_set() or halted():
             return Outcome(delivery, "unsent", "", 0), False
         data, message_id = compose(delivery)
-        verdict = may_send(reader(), delivery.id, owner, clock())
+        verdict = marks().may_send(delivery.id, owner, clock())
         if verdict == "left":
             skipped = Outcome(delivery, "skipped", "no longer subscribed", 0)
             record(skipped)
@@ -242,10 +246,10 @@ def deliver(
         held False when the lease was lost (nothing written)."""
         delivery, now = outcome.delivery, clock()
         with writing:
-            db = database()
             if outcome.kind == "sent":
-                sent = mark_sent(db, delivery.id, owner, outcome.detail, outcome.message_id, now)
-                return sent, False
+                detail, message_id = outcome.detail, outcome.message_id
+                return marks().sent(delivery.id, owner, detail, message_id, now), False
+            db = database()
             if outcome.kind == "skipped":
                 return mark_left(db, delivery.id, owner, now), False
             if outcome.kind == "failed":
@@ -274,7 +278,7 @@ def deliver(
         elif outcome.kind == "lost":
             report.lost += 1
 
-    limit = _RateLimit(settings.rate)
+    limit = _RateLimit(settings.rate, ticks)
     pending: set[Future[tuple[Outcome, bool]]] = set()
     executor = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
 

@@ -498,69 +498,8 @@ def skip_digest(
 # took it over). Each returns whether it did.
 _HELD = and_(deliveries.c.lease_owner == bindparam("owner"), deliveries.c.status == "queued")
 
-# Built once: a statement made afresh for each message cost more than SQLite's own work.
-_MARK_SENT = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("delivery_id"), _HELD)
-    .values(
-        status="sent",
-        reply=bindparam("sent_reply"),
-        message_id=bindparam("sent_message_id"),
-        attempts=deliveries.c.attempts + 1,
-        sent_at=bindparam("sent_now", type_=UtcDateTime()),
-        updated_at=bindparam("updated_now", type_=UtcDateTime()),
-        error=None,
-        lease_owner=None,
-        lease_expires=None,
-    )
-)
-_BEFORE_SENDING = (
-    select(
-        deliveries.c.status,
-        deliveries.c.lease_owner,
-        deliveries.c.lease_expires,
-        subscribers.c.status.label("subscriber"),
-    )
-    .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-    .where(deliveries.c.id == bindparam("delivery_id"))
-)
-
-
-def may_send(connection: Connection, delivery_id: int, owner: str, now: datetime) -> str:
-    """Asked just before a message is handed to the SMTP server: ``"send"``; ``"left"``
-    when the subscriber is no longer confirmed (leaving always wins); ``"done"`` when the
-    row is no longer queued (sent by another sender, or its digest skipped); ``"lost"``
-    when ``owner`` no longer holds the row's lease, or the lease ran out."""
-    row = connection.execute(_BEFORE_SENDING, {"delivery_id": delivery_id}).one()
-    connection.commit()  # (a no-op on an autocommit connection) no transaction is left open
-    if row.subscriber != "confirmed":
-        return "left"
-    if row.status != "queued":
-        return "done"
-    expires = row.lease_expires
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)
-    if row.lease_owner != owner or expires is None or expires <= now:
-        return "lost"
-    return "send"
-
-
-def mark_sent(
-    connection: Connection,
-    delivery_id: int,
-    owner: str,
-    reply: str,
-    message_id: str,
-    now: datetime,
-) -> bool:
-    """Record the server's acceptance: only ever after its 250 reply (on the sending
-    thread's own connection, held for the whole send). False: the lease was lost."""
-    values = {"delivery_id": delivery_id, "sent_reply": reply, "sent_message_id": message_id}
-    with connection.begin():
-        result = connection.execute(
-            _MARK_SENT, {**values, "owner": owner, "sent_now": now, "updated_now": now}
-        )
-    return bool(result.rowcount)
+# (Checking a row before its send and marking it sent are ``newsletter.marks``: the two
+# statements of every message.)
 
 
 def mark_deferred(

@@ -12,36 +12,30 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from jinja2 import Environment
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.model import Site
-from feeds.text import slugify
 from newsletter.tokens import Signer
+from newsletter.web_files import SiteFiles
+from newsletter.web_leave import leave_routes
+from newsletter.web_pages import Pages, RequestConfirmation, WebSettings
+from newsletter.web_subscribe import subscribe_routes
 
-CSRF_COOKIE = "press_csrf"
 MAX_BODY = 16 * 1024  # bytes of any request body; more is refused before it is read
-MAX_EMAIL = 320
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
@@ -53,46 +47,6 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
 }
 TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences)/[^/?#\s]+")
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    """What the endpoints need besides the database and the templates."""
-
-    categories: tuple[str, ...]  # names offered on the forms
-    default_category: str
-    confirm_hours: int = 72
-    per_client: int = 5  # subscribe posts per client address per window
-    window: float = 600.0  # seconds
-    cooldown: float = 3600.0  # seconds between two confirmation emails to one address
-
-
-@dataclass
-class RateLimit:
-    """In-process sliding windows: per client address, and a cooldown per email address."""
-
-    settings: WebSettings
-    clients: dict[str, deque[float]] = field(default_factory=dict)
-    addresses: dict[str, float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def client_allowed(self, client: str, now: float) -> bool:
-        with self.lock:
-            hits = self.clients.setdefault(client, deque())
-            while hits and hits[0] <= now - self.settings.window:
-                hits.popleft()
-            if len(hits) >= self.settings.per_client:
-                return False
-            hits.append(now)
-            return True
-
-    def address_allowed(self, email: str, now: float) -> bool:
-        with self.lock:
-            last = self.addresses.get(email)
-            if last is not None and now - last < self.settings.cooldown:
-                return False
-            self.addresses[email] = now
-            return True
 
 
 class SecurityHeaders:
@@ -189,84 +143,6 @@ class RedactTokens(logging.Filter):
         return True
 
 
-RequestConfirmation = Callable[[str, list[str]], None]
-
-
-@dataclass
-class Pages:
-    """What every endpoint shares: the store, the signer, the templates and the forms."""
-
-    store: Engine
-    site: Site
-    signer: Signer
-    env: Environment
-    settings: WebSettings
-    clock: Callable[[], datetime]
-    ticks: Callable[[], float]
-    limits: RateLimit = field(init=False)
-    offered: list[tuple[str, str]] = field(init=False)  # (slug, name)
-    names: dict[str, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.limits = RateLimit(self.settings)
-        self.offered = [(slugify(name), name) for name in self.settings.categories]
-        self.names = dict(self.offered)
-
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:
-        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-        html = self.env.get_template(template).render(
-            site=self.site, head_feeds=[], csrf=token, categories=self.offered, **context
-        )
-        response = HTMLResponse(html, status_code=status)
-        response.headers["cache-control"] = "no-store"
-        if request.cookies.get(CSRF_COOKIE) != token:
-            response.set_cookie(
-                CSRF_COOKIE,
-                token,
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-                path="/",
-            )
-        return response
-
-    def message(
-        self, request: Request, title: str, message: str, status: int = 200, **extra: Any
-    ) -> Response:
-        return self.page(request, "message.html.j2", status, title=title, message=message, **extra)
-
-    def stale_form(self, request: Request) -> Response:
-        message = "The form had expired. Open the link from your email again."
-        return self.message(request, "Please try again", message, 403)
-
-    def broken_link(self, request: Request, reason: str) -> Response:
-        return self.message(
-            request,
-            "This link does not work",
-            f"Sorry: {reason}. Subscribe again to get a fresh link.",
-            400,
-            link=self.site.path("/subscribe"),
-            link_text="Get a new link",
-        )
-
-    async def form(self, request: Request) -> FormData:
-        """The posted form (its size is bounded by ``BodyLimit``); a body with no
-        content type is read as URL-encoded."""
-        if "content-type" not in request.headers:
-            fields: list[tuple[str, str | UploadFile]] = []
-            fields += parse_qsl((await request.body()).decode("latin-1"))
-            return FormData(fields)
-        return await request.form(max_files=0, max_fields=50)
-
-    def csrf_ok(self, request: Request, form: FormData) -> bool:
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        sent = str(form.get("csrf", ""))
-        return bool(cookie) and secrets.compare_digest(cookie, sent)
-
-    def chosen(self, form: FormData) -> list[str]:
-        return [str(v) for v in form.getlist("category") if str(v) in self.names]
-
-
 def create_app(
     store: Engine,
     site: Site,
@@ -274,20 +150,17 @@ def create_app(
     env: Environment,
     settings: WebSettings,
     request_confirmation: RequestConfirmation,
+    *,
+    clock: Callable[[], datetime],
+    ticks: Callable[[], float],
     public: Path | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ticks: Callable[[], float] = time.monotonic,
     lifespan: Any = None,
 ) -> Starlette:
     """The web app: subscribe, confirm, unsubscribe, preferences, /healthz and the site.
 
     ``request_confirmation(email, categories)`` queues a confirmation email (it returns
     at once: the answer to a subscribe must not tell, by its time, whether the address
-    was known)."""
-    from newsletter.web_files import SiteFiles
-    from newsletter.web_leave import leave_routes
-    from newsletter.web_subscribe import subscribe_routes
-
+    was known). ``clock`` gives the time of day, ``ticks`` seconds for the rate limits."""
     pages = Pages(store, site, signer, env, settings, clock, ticks)
 
     async def healthz(request: Request) -> Response:

@@ -21,7 +21,7 @@ from newsletter.store import (
     subscriber_by_id,
 )
 from newsletter.tokens import TokenError, link_subject, read_link_subject
-from newsletter.web import Pages
+from newsletter.web_pages import Pages
 
 ONE_CLICK = [("List-Unsubscribe", "One-Click")]
 GONE = ("unsubscribed", "bounced")

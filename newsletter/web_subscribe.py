@@ -19,7 +19,7 @@ from newsletter.store import (
 )
 from newsletter.subscribers import InvalidEmail, normalise_email
 from newsletter.tokens import TokenError, read_confirm_subject
-from newsletter.web import MAX_EMAIL, Pages, RequestConfirmation
+from newsletter.web_pages import MAX_EMAIL, Pages, RequestConfirmation
 
 NO_LONGER = "this link no longer works: it was for an earlier subscription"
 

@@ -21,14 +21,14 @@ from press import state
 from press.config import Config
 from press.content import PostCache, cache_key, load_posts, open_cache, save_cache
 from press.files import Stamps
-from press.publish import PublishResult
+from press.state import PublishResult
 from press.templates import template_env
 from press.write import write_tree
 
 
 def feed_settings(config: Config) -> FeedSettings:
     return FeedSettings(
-        formats=config["feeds.formats"], items=config["feeds.items"], hub=config["feeds.hub"]
+        formats=config.feeds.formats, items=config.feeds.items, hub=config.feeds.hub
     )
 
 
@@ -36,7 +36,7 @@ def digest_archive(
     config: Config, posts: Sequence[Post], env: Environment, now: datetime
 ) -> Iterator[Output]:
     """Web copies of every complete week's digest of the newsletter's category."""
-    if not config["newsletter.archive"]:
+    if not config.newsletter.archive:
         return iter(())
     # Imported here: a site without the archive renders no digest (and starts faster).
     from newsletter.archive import web_copies
@@ -52,11 +52,11 @@ def digest_archive(
 
 def page_settings(config: Config) -> PageSettings:
     return PageSettings(
-        enabled=config["pages.enabled"],
-        per_page=config["pages.per_page"],
-        content=config["pages.content"],
-        home_items=config["pages.home_items"],
-        formats=config["feeds.formats"],
+        enabled=config.pages.enabled,
+        per_page=config.pages.per_page,
+        content=config.pages.content,
+        home_items=config.pages.home_items,
+        formats=config.feeds.formats,
     )
 
 

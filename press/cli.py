@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from press.clock import utc_now
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
 UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the SMTP server took nothing; try again later
@@ -18,10 +19,6 @@ if TYPE_CHECKING:
 
     from feeds.model import Loaded
     from newsletter.deliver import DeliveryReport
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Context:
@@ -85,7 +82,7 @@ def check(obj: Context) -> None:
     # The last publish's post cache, read only: files unchanged since are not parsed again.
     config = obj.config
     loaded = load_posts(config, open_cache(config), processes=cpu_processes())
-    report(loaded, _now())
+    report(loaded, utc_now())
     if loaded.errors:
         sys.exit(1)
 
@@ -106,7 +103,7 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
 
     try:
         result = publish_run(
-            obj.config, _now(), on_wait=waiting, force=force, processes=cpu_processes()
+            obj.config, utc_now(), on_wait=waiting, force=force, processes=cpu_processes()
         )
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
@@ -193,7 +190,7 @@ def digest(
     progress, bar = _progress()
     try:
         result = run_digest(
-            obj.config, week, mode, _now(), say=click.echo,
+            obj.config, week, mode, utc_now(), say=click.echo,
             warn=lambda line: click.echo(line, err=True), category=category, folder=folder,
             progress=progress,
         )  # fmt: skip
@@ -250,7 +247,7 @@ def subscribers() -> None:
 
 
 def _categories(config: Config, names: tuple[str, ...]) -> list[str]:
-    return list(names) or [config["newsletter.category"]]
+    return list(names) or [config.newsletter.category]
 
 
 @subscribers.command("add")
@@ -276,7 +273,7 @@ def subscribers_add(
         except SendRefused as error:
             raise click.ClickException(str(error)) from None
     try:
-        added = add(open_store(config), email, names, source, _now(), confirmed)
+        added = add(open_store(config), email, names, source, utc_now(), confirmed)
     except InvalidEmail as error:
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     if added.outcome == "refused":
@@ -301,7 +298,7 @@ def subscribers_add(
         assert subscriber is not None, "just added"
         try:
             where = send_confirmation(
-                config, subscriber, names, _now(), config.folder("var") / "outbox"
+                config, subscriber, names, utc_now(), config.folder("var") / "outbox"
             )
         except (SendRefused, SmtpError, TemporaryFailure, PermanentFailure) as error:
             raise click.ClickException(f"confirmation not sent: {error}") from None
@@ -339,7 +336,7 @@ def _set_status(config: Config, email: str, status: str) -> None:
         raise click.ClickException(f"{address} is not a subscriber")
     if status == "confirmed" and current.status in ("unsubscribed", "bounced"):
         raise click.ClickException(f"{address} is {current.status}: only they can subscribe again")
-    set_status(engine, address, status, _now())
+    set_status(engine, address, status, utc_now())
     click.echo(f"{address}: {status}")
 
 
@@ -382,7 +379,7 @@ def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) ->
         raise click.ClickException(f"{file}: not UTF-8: {error}") from None
     engine = open_store(config)
     names = _categories(config, categories)
-    report = import_csv(engine, text, names, f"import:{file.name}", _now())
+    report = import_csv(engine, text, names, f"import:{file.name}", utc_now())
     for line, reason in report.problems:
         click.echo(f"{file}:{line}: {reason}", err=True)
     for line, reason in report.skipped:
@@ -443,21 +440,24 @@ def run_command(obj: Context, once: bool, standby: bool) -> None:
     """The scheduler: publish on new or due posts, send the weekly digest on time."""
     import logging
     import signal
+    import threading
 
-    from press.schedule import STOPPING, AlreadyRunning, run
+    from press.schedule import AlreadyRunning, run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
+    stopping = threading.Event()
+
     def stop(signum: int, frame: object) -> None:
         logging.getLogger("press.run").info("stopping: finishing the work in flight")
-        STOPPING.set()
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        unfinished = run(obj.config, once=once, standby=standby, stop=STOPPING)
+        unfinished = run(obj.config, once=once, standby=standby, stop=stopping)
     except AlreadyRunning as error:
         raise click.ClickException(str(error)) from None
     if unfinished:  # --once: a due digest could not all go; the next run tries again

@@ -13,7 +13,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feeds.model import Site
-from press.settings import REQUIRED, SETTINGS, Invalid
+from press.settings import (
+    REQUIRED,
+    SECTIONS,
+    SETTINGS,
+    Delivery,
+    Dkim,
+    Feeds,
+    Invalid,
+    Newsletter,
+    Pages,
+    Paths,
+    Schedule,
+    Smtp,
+    Storage,
+    Subscribers,
+)
 
 DEFAULT_PATH = "press.toml"
 
@@ -31,11 +46,21 @@ SECRETS = {
 
 @dataclass(frozen=True)
 class Config:
-    """Everything ``press`` needs from the file and the environment, paths made absolute."""
+    """Everything ``press`` needs from the file and the environment, paths made absolute:
+    one typed, frozen section a ``[table]`` of press.toml (``config.feeds.formats``)."""
 
     path: Path
     site: Site
-    values: dict[str, Any]
+    paths: Paths
+    feeds: Feeds
+    pages: Pages
+    newsletter: Newsletter
+    storage: Storage
+    smtp: Smtp
+    delivery: Delivery
+    subscribers: Subscribers
+    dkim: Dkim
+    schedule: Schedule
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -43,7 +68,7 @@ class Config:
         """``PRESS_DATABASE_URL``, else ``storage.url``, else SQLite in ``var/``."""
         return (
             self.secrets.get("database_url")
-            or self.values["storage.url"]
+            or self.storage.url
             or f"sqlite:///{self.folder('var') / 'press.db'}"
         )
 
@@ -52,11 +77,9 @@ class Config:
         return self.path.parent
 
     def folder(self, name: str) -> Path:
-        """One of the ``[paths]`` folders, relative to ``press.toml``."""
-        return self.root / str(self.values[f"paths.{name}"])
-
-    def __getitem__(self, name: str) -> Any:
-        return self.values[name]
+        """One of the ``[paths]`` folders (posts, public, templates, var), relative to
+        ``press.toml``."""
+        return self.root / str(getattr(self.paths, name))
 
 
 def load_config(
@@ -92,7 +115,13 @@ def load_config(
     secrets = {
         name: environ[variable] for name, variable in SECRETS.items() if environ.get(variable)
     }
-    return Config(path, site, values, secrets)
+    sections = {
+        section: kind(
+            **{n.split(".", 1)[1]: v for n, v in values.items() if n.startswith(f"{section}.")}
+        )
+        for section, kind in SECTIONS.items()
+    }
+    return Config(path, site, secrets=secrets, **sections)
 
 
 def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:

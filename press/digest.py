@@ -31,19 +31,19 @@ SECRET_VARIABLE = "PRESS_SECRET_KEY"
 
 def sender(config: Config) -> str:
     """The From address: ``newsletter.sender``, or the site's name at newsletter@domain."""
-    return config["newsletter.sender"] or f"{config.site.title} <newsletter@{config.site.domain}>"
+    return config.newsletter.sender or f"{config.site.title} <newsletter@{config.site.domain}>"
 
 
 def digest_settings(config: Config, category: str | None = None) -> DigestSettings:
     return DigestSettings(
-        category=category or config["newsletter.category"],
+        category=category or config.newsletter.category,
         sender=sender(config),
-        subject=config["newsletter.subject"],
-        preheader=config["newsletter.preheader"],
-        address=config["newsletter.address"],
-        content=config["newsletter.content"],
-        reply_to=config["newsletter.reply_to"],
-        archive=config["newsletter.archive"],
+        subject=config.newsletter.subject,
+        preheader=config.newsletter.preheader,
+        address=config.newsletter.address,
+        content=config.newsletter.content,
+        reply_to=config.newsletter.reply_to,
+        archive=config.newsletter.archive,
     )
 
 

@@ -30,7 +30,7 @@ log = logging.getLogger("press.run")
 
 def weekly_trigger(config: Config) -> CronTrigger:
     """The weekly digest's schedule, in the site's zone (it follows DST changes)."""
-    day, clock = config["schedule.digest"].split()
+    day, clock = config.schedule.digest.split()
     hour, minute, second = (int(n) for n in clock.split(":"))
     return CronTrigger(
         day_of_week=day, hour=hour, minute=minute, second=second, timezone=config.site.timezone
@@ -57,7 +57,7 @@ def fired(config: Config, since: datetime, until: datetime) -> list[Due]:
 
 
 def grace(config: Config) -> timedelta:
-    return timedelta(hours=config["schedule.grace_hours"])
+    return timedelta(hours=config.schedule.grace_hours)
 
 
 def send_due(
@@ -73,7 +73,7 @@ def send_due(
     clock = clock or (lambda: now)
     engine = open_store(config)
     allowed = grace(config)
-    slug = slugify(config["newsletter.category"])
+    slug = slugify(config.newsletter.category)
     mode = "send" if smtp_connector(config) else "outbox"
     again = False
     seen: set[str] = set()

@@ -1,4 +1,6 @@
-"""The publish lock: one publish run at a time, across processes."""
+"""Locks between processes: a lock file in ``var/`` held with ``flock``, with the holder's
+pid written into it so that a process that has to wait can name the one it waits for.
+The lock goes with the process, however it ends."""
 
 from __future__ import annotations
 
@@ -7,11 +9,47 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from press.clock import ticks
 
 
 class LockTimeout(Exception):
     """Another run held the lock for longer than we were willing to wait."""
+
+
+@dataclass
+class FileLock:
+    """One lock file; ``take`` tries once, ``holder`` names who has it."""
+
+    path: Path
+    fd: int = -1
+
+    def take(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            pid = self.path.read_text().strip()
+        except OSError:
+            pid = ""
+        return f"process {pid}" if pid else "another process"
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = -1
 
 
 @contextmanager
@@ -20,36 +58,18 @@ def held(
     wait: float = 300.0,
     on_wait: Callable[[str], None] = lambda holder: None,
 ) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``; if another process holds it, say so and wait.
-
-    The holder's pid is written into the file so the waiting side can name it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold an exclusive lock on ``path``; if another process holds it, say so and wait."""
+    lock = FileLock(path)
+    deadline = ticks() + wait
+    told = False
+    while not lock.take():
+        if not told:
+            on_wait(lock.holder())
+            told = True
+        if ticks() > deadline:
+            raise LockTimeout(f"{path} is held by {lock.holder()}")
+        time.sleep(0.05)
     try:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not told:
-                    on_wait(_holder(path))
-                    told = True
-                if time.monotonic() > deadline:
-                    raise LockTimeout(f"{path} is held by {_holder(path)}") from None
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _holder(path: Path) -> str:
-    try:
-        pid = path.read_text().strip()
-    except OSError:
-        pid = ""
-    return f"process {pid}" if pid else "another process"
+        lock.release()

@@ -36,32 +36,32 @@ def close_stores() -> None:
 
 def smtp_connector(config: Config) -> Callable[[], Transport] | None:
     """Makes one SMTP connection per call; None when no server is configured."""
-    url = config["smtp.url"]
+    url = config.smtp.url
     if not url:
         return None
     settings = parse_smtp_url(
-        url, config.secrets.get("smtp_password", ""), timeout=config["smtp.timeout"]
+        url, config.secrets.get("smtp_password", ""), timeout=config.smtp.timeout
     )
     return lambda: SmtpTransport(settings)
 
 
 def delivery_settings(config: Config) -> DeliverySettings:
     return DeliverySettings(
-        connections=config["delivery.connections"],
-        rate=config["delivery.rate"],
-        batch=config["delivery.batch"],
-        retries=config["delivery.retries"],
-        backoff=config["delivery.backoff"],
-        bounce_limit=config["delivery.bounce_limit"],
+        connections=config.delivery.connections,
+        rate=config.delivery.rate,
+        batch=config.delivery.batch,
+        retries=config.delivery.retries,
+        backoff=config.delivery.backoff,
+        bounce_limit=config.delivery.bounce_limit,
     )
 
 
 def dkim_key(config: Config, sender_domain: str) -> DkimKey | None:
     """The DKIM key when ``dkim.selector`` is set; a missing key file is a config error."""
-    selector = config["dkim.selector"]
+    selector = config.dkim.selector
     if not selector:
         return None
-    key_file = config["dkim.key_file"]
+    key_file = config.dkim.key_file
     if not key_file:
         raise ConfigError(f"{config.path}: dkim.key_file: required when dkim.selector is set")
     path = config.root / Path(key_file)
@@ -69,4 +69,4 @@ def dkim_key(config: Config, sender_domain: str) -> DkimKey | None:
         key = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"{config.path}: dkim.key_file: cannot read {path}: {error}") from None
-    return DkimKey(selector, config["dkim.domain"] or sender_domain, key)
+    return DkimKey(selector, config.dkim.domain or sender_domain, key)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from newsletter.deliver import DeliveryReport
 from newsletter.render import week_dates
 from newsletter.store import DigestRecord, delivery_counts, find_digest
+from press.clock import utc_now
 from press.config import Config
 from press.digest import (
     SECRET_VARIABLE,
@@ -54,10 +55,6 @@ class DigestResult:
         return {"left": LEFT_QUEUED, "unavailable": UNAVAILABLE}.get(self.state, 0)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def run_digest(
     config: Config,
     week: str | None,
@@ -71,7 +68,7 @@ def run_digest(
     due: datetime | None = None,
     progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
     stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> DigestResult:
     """Run the digest of ``week`` (``2022-W37``, ``latest``, None: the last full week) in
     ``mode``: send, queue, outbox (into ``folder``), preview (into ``folder``), or web

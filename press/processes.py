@@ -68,7 +68,7 @@ def send_in_processes(
             subprocess.Popen(
                 [*command, str(n)], stdout=subprocess.DEVNULL, stderr=log, env=environment
             )
-            for n, log in zip(shares(config["delivery.connections"], processes), logs, strict=True)
+            for n, log in zip(shares(config.delivery.connections, processes), logs, strict=True)
         ]
         shown = 0
         try:
@@ -77,7 +77,7 @@ def send_in_processes(
                     for worker in workers:
                         worker.terminate()  # SIGTERM: each finishes what is in flight
                 now = report()
-                if now.sent + now.failed - shown >= config["delivery.batch"]:  # as one does
+                if now.sent + now.failed - shown >= config.delivery.batch:  # as one does
                     shown = now.sent + now.failed
                     progress(now, total)
                 time.sleep(poll)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,25 +12,13 @@ from press import state
 from press.config import Config
 from press.files import Stamps, post_stamps
 from press.lock import held
+from press.state import PublishResult
 from press.write import WriteReport
 
 if TYPE_CHECKING:
     from press.content import PostCache
 
-
-@dataclass
-class PublishResult:
-    """What a publish run found and did."""
-
-    loaded: Loaded
-    published: int
-    report: WriteReport
-    announced: list[str] = field(default_factory=list)
-    announce_failed: list[str] = field(default_factory=list)
-    fast: bool = False  # nothing had changed: no post was loaded, no file built
-    files: int = 0
-    next_due: datetime | None = None  # when the next post dated ahead comes due
-    cache: PostCache | None = None  # the posts as loaded, for the next publish to start from
+__all__ = ["PublishResult", "cpu_processes", "publish"]
 
 
 def cpu_processes() -> int:

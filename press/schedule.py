@@ -8,23 +8,23 @@ deferred) is tried again after 1, 2, 4 … minutes (at most 30) until its grace 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
+from press.clock import utc_now
 from press.config import Config
 from press.content import PostCache
 from press.files import PostChanged, Stamps, files_below, post_stamps
 from press.ledger import send_due, weekly_trigger
+from press.lock import FileLock
 from press.mail import open_store
 from press.publish import cpu_processes, publish
 
@@ -32,17 +32,10 @@ log = logging.getLogger("press.run")
 JOB_ID = "weekly-digest"
 QUIET = 0.5  # seconds without a further change before a burst of saves is published
 RETRY = (60.0, 1800.0)  # seconds before a digest that could not go is tried again: first, most
-# Set when press run is asked to stop: a digest being sent finishes its messages in
-# flight and leaves the rest queued.
-STOPPING = threading.Event()
 
 
 class AlreadyRunning(Exception):
     """Another ``press run`` holds the scheduler lock of this database."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DigestDuty:
@@ -89,7 +82,7 @@ class SchedulerLock:
 
     config: Config
     standby: bool = False
-    fd: int = -1
+    file: FileLock | None = None
     holder: Any = None
 
     def acquire(self, stop: threading.Event) -> None:
@@ -125,29 +118,18 @@ class SchedulerLock:
                 return True
             connection.close()
             return False
-        path = self.config.folder("var") / "scheduler.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self.fd = fd
-        return True
+        self.file = FileLock(self.config.folder("var") / "scheduler.lock")
+        return self.file.take()
 
     def _who(self) -> str:
         if self.config.database_url.startswith("postgresql"):
             return "another process holds the PostgreSQL advisory lock"
-        path = self.config.folder("var") / "scheduler.lock"
-        return f"process {path.read_text().strip() or '?'}"
+        assert self.file is not None
+        return self.file.holder()
 
     def release(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        if self.file is not None:
+            self.file.release()
         if self.holder is not None:
             self.holder.close()  # ends the session: the advisory lock goes with it
             self.holder = None
@@ -177,14 +159,14 @@ class Publisher:
     """``press run``'s publishing: logs what changed, and keeps the posts it loaded in
     memory for the next publish (the post cache on disk is for other processes)."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
+    def __init__(self, config: Config, clock: Callable[[], datetime] = utc_now) -> None:
+        self.config, self.clock = config, clock
         self.cache: PostCache | None = None
 
     def __call__(self, reason: str, stamps: Stamps | None = None) -> datetime | None:
         """Publish; returns when the next future-dated post comes due. ``stamps``: the
         posts as the watcher just found them (else they are looked at again)."""
-        now = _now()
+        now = self.clock()
         # Called when something changed or came due. The scheduler is the press command.
         try:
             result = publish(
@@ -214,12 +196,13 @@ def run(
     once: bool = False,
     standby: bool = False,
     stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> bool:
-    """``press run``: until ``stop`` is set (SIGTERM, Ctrl-C), or once with ``once``.
+    """``press run``: until ``stop`` is set (SIGTERM, Ctrl-C: a digest being sent finishes
+    its messages in flight and leaves the rest queued), or once with ``once``.
 
     Returns (with ``once``) True when a due digest could not all go."""
-    stop = stop or STOPPING
+    stop = stop or threading.Event()
     lock = SchedulerLock(config, standby)
     lock.acquire(stop)
     scheduler = BackgroundScheduler(timezone=config.site.timezone)
@@ -227,7 +210,7 @@ def run(
     thread = threading.Thread(target=duty.loop, name="digests", daemon=True)
     try:
         open_store(config)  # migrations first
-        publisher = Publisher(config)
+        publisher = Publisher(config, clock)
         # Looked at before the first publish: whatever is saved after it, even while
         # press run is still starting, is a change the watcher sees.
         seen = snapshot(config)
@@ -241,7 +224,7 @@ def run(
         scheduler.start()
         log.info("next weekly digest: %s", job.next_run_time)
         thread.start()  # sends what is due now first
-        watch(config, stop, due, publisher, seen)
+        watch(config, stop, due, publisher, seen, clock)
         return False
     finally:
         if thread.is_alive():  # watch() ends when stop is set, or on an error
@@ -259,10 +242,11 @@ def watch(
     due: datetime | None,
     publisher: Publisher,
     seen: Snapshot,
+    clock: Callable[[], datetime] = utc_now,
 ) -> None:
     """Poll posts/ and templates/: publish after a burst of changes (since ``seen``), and
     when posts fall due."""
-    poll = max(0.1, float(config["schedule.poll_seconds"]))
+    poll = max(0.1, float(config.schedule.poll_seconds))
     while not stop.wait(poll):
         current = snapshot(config)
         if current != seen:
@@ -273,5 +257,5 @@ def watch(
                 current = settled
             seen = current
             due = publisher("posts changed", current.posts)
-        elif due is not None and _now() >= due:
+        elif due is not None and clock() >= due:
             due = publisher("a post came due")

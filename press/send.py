@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from newsletter.store import (
 )
 from newsletter.subscribers import category_slugs
 from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
+from press.clock import ticks, utc_now
 from press.config import Config
 from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
 from press.faults import reached
@@ -60,17 +61,13 @@ def real_signer(config: Config) -> Signer:
     return signer
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def sending_setup(config: Config) -> tuple[Callable[[], Transport], DeliverySettings, Signer]:
     """The SMTP connector, delivery settings and signer, or why sending is refused."""
     connector = smtp_connector(config)
     if connector is None:
         raise SendRefused("no SMTP server is configured (smtp.url); use --outbox DIR instead")
     settings = delivery_settings(config)
-    processes = config["delivery.processes"]
+    processes = config.delivery.processes
     if processes > settings.connections:
         raise SendRefused(
             f"delivery.processes ({processes}) is more than delivery.connections "
@@ -85,7 +82,7 @@ def send_digest(
     engine: Engine,
     progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
     stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = utc_now,
     due: datetime | None = None,
 ) -> DeliveryReport:
     """Send a digest to every confirmed subscriber of its category, exactly once each.
@@ -111,19 +108,19 @@ def send_digest(
             recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
         )
 
-    processes = config["delivery.processes"]
+    processes = config.delivery.processes
     if processes > 1:
         try:
             return send_in_processes(config, engine, digest_id, processes, progress, stop, clock)
         except ProcessFailed as error:
             raise SendRefused(str(error)) from None
     owner = new_owner()
-    lease = timedelta(seconds=config["delivery.lease_seconds"])
+    lease = timedelta(seconds=config.delivery.lease_seconds)
     batches = claimer(engine, owner, settings.batch, lease, clock, digest_id, once_each=True)
     with heartbeat(engine, owner, lease, clock):
         report = deliver(
             engine, batches, compose, connector, mailbox, owner, settings, clock, progress,
-            stop, total=queued,
+            stop, total=queued, ticks=ticks,
         )  # fmt: skip
     report.left = delivery_counts(engine, digest_id)["queued"]
     if report.left == 0:
@@ -165,7 +162,7 @@ def send_confirmation(
         subscriber.email,
         config.site.absolute(f"/confirm/{signer.sign('confirm', subject)}"),
         categories,
-        config["subscribers.confirm_hours"],
+        config.subscribers.confirm_hours,
         now,
     )
     data = message_bytes(message)
@@ -182,7 +179,7 @@ def send_confirmation(
 
 
 def queue_digest(
-    config: Config, run: DigestRun, engine: Engine, clock: Callable[[], datetime] = _now
+    config: Config, run: DigestRun, engine: Engine, clock: Callable[[], datetime] = utc_now
 ) -> int:
     """Freeze the audience of a digest into queued deliveries for workers; returns how many
     are queued."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,6 +11,7 @@ from starlette.applications import Starlette
 from newsletter.confirm import ConfirmationQueue
 from newsletter.subscribers import request_subscription
 from newsletter.web import WebSettings, create_app
+from press.clock import ticks, utc_now
 from press.config import Config
 from press.mail import open_store
 from press.send import real_signer, send_confirmation
@@ -19,12 +19,12 @@ from press.templates import template_env
 
 
 def web_settings(config: Config, categories: list[str]) -> WebSettings:
-    default = config["newsletter.category"]
+    default = config.newsletter.category
     offered = tuple(dict.fromkeys([default, *categories]))
     return WebSettings(
         categories=offered,
         default_category=default,
-        confirm_hours=config["subscribers.confirm_hours"],
+        confirm_hours=config.subscribers.confirm_hours,
     )
 
 
@@ -36,7 +36,7 @@ def build_app(config: Config) -> Starlette:
     store = open_store(config)
 
     def confirm(email: str, categories: list[str]) -> None:
-        now = datetime.now(UTC)
+        now = utc_now()
         subscriber = request_subscription(store, email, categories, now)
         if subscriber is not None:
             send_confirmation(config, subscriber, categories, now, outbox)
@@ -56,8 +56,10 @@ def build_app(config: Config) -> Starlette:
         site=config.site,
         signer=real_signer(config),
         env=template_env(config),
-        settings=web_settings(config, [config["newsletter.category"]]),
+        settings=web_settings(config, [config.newsletter.category]),
         request_confirmation=confirmations,
+        clock=utc_now,
+        ticks=ticks,
         public=config.folder("public"),
         lifespan=lifespan,
     )

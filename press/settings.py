@@ -320,3 +320,99 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("schedule", "poll_seconds", 5, number, "How often press run looks at posts/."),
 )
+
+
+# The settings as typed, frozen sections: ``config.feeds.formats``, never a string lookup.
+# Each section's fields are the table's keys of that section, in order (a test checks).
+
+
+@dataclass(frozen=True)
+class Paths:
+    posts: str
+    public: str
+    templates: str
+    var: str
+
+
+@dataclass(frozen=True)
+class Feeds:
+    formats: tuple[str, ...]
+    items: int
+    permalink: str
+    hub: str
+
+
+@dataclass(frozen=True)
+class Pages:
+    enabled: bool
+    per_page: int
+    content: str
+    home_items: int
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    category: str
+    sender: str
+    reply_to: str
+    subject: str
+    preheader: str
+    address: str
+    content: str
+    archive: bool
+
+
+@dataclass(frozen=True)
+class Storage:
+    url: str
+
+
+@dataclass(frozen=True)
+class Smtp:
+    url: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    connections: int
+    processes: int
+    rate: float
+    batch: int
+    retries: int
+    backoff: float
+    bounce_limit: int
+    lease_seconds: int
+
+
+@dataclass(frozen=True)
+class Subscribers:
+    confirm_hours: int
+
+
+@dataclass(frozen=True)
+class Dkim:
+    selector: str
+    domain: str
+    key_file: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    digest: str
+    grace_hours: float
+    poll_seconds: float
+
+
+SECTIONS: dict[str, type] = {
+    "paths": Paths,
+    "feeds": Feeds,
+    "pages": Pages,
+    "newsletter": Newsletter,
+    "storage": Storage,
+    "smtp": Smtp,
+    "delivery": Delivery,
+    "subscribers": Subscribers,
+    "dkim": Dkim,
+    "schedule": Schedule,
+}  # [site] is feeds.model.Site

@@ -12,17 +12,38 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from feeds.model import Loaded
 from feeds.output import Output, output_key
 from press.config import Config
 from press.files import Stamps, files_below, fingerprint
-from press.write import write_atomic
+from press.write import WriteReport, write_atomic
+
+if TYPE_CHECKING:
+    from press.content import PostCache
 
 STATE = "publish-state.json"
+
+
+@dataclass
+class PublishResult:
+    """What a publish run found and did."""
+
+    loaded: Loaded
+    published: int
+    report: WriteReport
+    announced: list[str] = field(default_factory=list)
+    announce_failed: list[str] = field(default_factory=list)
+    fast: bool = False  # nothing had changed: no post was loaded, no file built
+    files: int = 0
+    next_due: datetime | None = None  # when the next post dated ahead comes due
+    cache: PostCache | None = None  # the posts as loaded, for the next publish to start from
+
+
 CODE = [Path(__file__).parent.parent / name for name in ("feeds", "newsletter", "press")]
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import parseaddr
 
 from newsletter.deliver import DeliveryReport, deliver
 from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.store import Delivery, delivery_counts, digest_of, finish_digest, queued_count
+from press.clock import ticks, utc_now
 from press.config import Config
 from press.digest import DigestRun, prepare, recipient_for, sender
 from press.mail import delivery_settings, dkim_key, open_store, smtp_connector
@@ -26,10 +27,6 @@ from press.send import SendRefused, real_signer
 
 log = logging.getLogger("press.worker")
 OUTAGE_PAUSE = (5.0, 300.0)  # seconds a worker waits after an outage: first, at most
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def run_worker(
@@ -56,7 +53,7 @@ def run_worker(
     if connections is not None:
         settings = dataclasses.replace(settings, connections=connections)
     owner = new_owner()
-    lease = timedelta(seconds=config["delivery.lease_seconds"])
+    lease = timedelta(seconds=config.delivery.lease_seconds)
     mailbox = parseaddr(sender(config))[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
     runs: dict[int, DigestRun] = {}
@@ -64,7 +61,7 @@ def run_worker(
     def run_for(digest_id: int) -> DigestRun:
         if digest_id not in runs:
             digest_key, week, category = digest_of(engine, digest_id)
-            runs[digest_id], _ = prepare(config, week, category, _now())
+            runs[digest_id], _ = prepare(config, week, category, utc_now())
             log.info("worker %s: sending digest %s", owner, digest_key)
         return runs[digest_id]
 
@@ -74,7 +71,7 @@ def run_worker(
             recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
         )
 
-    take = claimer(engine, owner, settings.batch, lease, _now)
+    take = claimer(engine, owner, settings.batch, lease, utc_now)
 
     def batches() -> list[Delivery]:
         while not stop.is_set():
@@ -90,11 +87,12 @@ def run_worker(
 
     total = DeliveryReport()
     pause = OUTAGE_PAUSE[0]
-    with heartbeat(engine, owner, lease, _now):
+    with heartbeat(engine, owner, lease, utc_now):
         while not stop.is_set():
             report = deliver(
-                engine, batches, compose, connector, mailbox, owner, settings, _now, stop=stop
-            )
+                engine, batches, compose, connector, mailbox, owner, settings, utc_now,
+                stop=stop, ticks=ticks,
+            )  # fmt: skip
             for name in ("sent", "failed", "deferred", "skipped", "bounced", "lost"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.failures += report.failures
@@ -106,7 +104,7 @@ def run_worker(
             pause = min(pause * 2, OUTAGE_PAUSE[1])
     for digest_id in runs:
         if delivery_counts(engine, digest_id)["queued"] == 0:
-            finish_digest(engine, digest_id, _now())
+            finish_digest(engine, digest_id, utc_now())
     total.left = queued_count(engine)
     log.info(
         "worker %s: sent %d, failed %d, %d left queued",

@@ -21,8 +21,8 @@ def test_defaults_fill_what_is_not_given(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, MINIMAL))
     assert config.site.url == "https://example.com"
     assert config.site.timezone.key == "UTC"
-    assert config["feeds.items"] == 50
-    assert config["feeds.formats"] == ("atom", "rss", "json")
+    assert config.feeds.items == 50
+    assert config.feeds.formats == ("atom", "rss", "json")
     assert config.folder("posts") == tmp_path / "posts"
 
 
@@ -31,7 +31,7 @@ def test_the_bundled_settings() -> None:
     assert config.site.title == "China Bystander"
     assert config.site.language == "en"
     assert config.site.timezone.key == "Europe/London"
-    assert config["newsletter.category"] == "China-Russia"
+    assert config.newsletter.category == "China-Russia"
 
 
 @pytest.mark.parametrize(
@@ -79,3 +79,20 @@ def test_validate_reports_every_problem_at_once() -> None:
     assert "here.toml: site.title: expected text, got 1" in lines
     assert "here.toml: feeds.items: expected a whole number of 0 or more, got 'x'" in lines
     assert len(lines) == 4  # title, url, author, items
+
+
+def test_each_typed_section_holds_exactly_its_settings(project: Path) -> None:
+    import dataclasses
+
+    from press.settings import SECTIONS, SETTINGS
+
+    for section, kind in SECTIONS.items():
+        keys = [s.key for s in SETTINGS if s.section == section]
+        assert [f.name for f in dataclasses.fields(kind)] == keys, section
+    assert {s.section for s in SETTINGS} == {*SECTIONS, "site"}
+    config = load_config(project / "press.toml")
+    assert config.feeds.formats == ("atom", "rss", "json")
+    assert config.newsletter.category == "China-Russia"
+    assert config.delivery.connections == 4 and config.schedule.grace_hours == 12
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.feeds.items = 3  # type: ignore[misc]

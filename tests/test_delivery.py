@@ -265,7 +265,7 @@ def test_killed_mid_send_then_rerun_sends_everyone_once(
         counts = handler.per_recipient()
         assert sorted(counts) == emails  # nobody missing
         extra = sum(counts.values()) - len(emails)
-        assert 0 <= extra <= config["delivery.connections"]  # the in-flight bound
+        assert 0 <= extra <= config.delivery.connections  # the in-flight bound
         assert report.left == 0  # type: ignore[attr-defined]
 
 

@@ -269,7 +269,7 @@ def test_who_unsubscribes_while_their_batch_is_being_sent_is_not_mailed(
     assert result.report is not None
     late = [r for r in handler.received if r.recipients[0] in leaving and r.at > left_at[0]]
     print(f"{len(late)} of {len(leaving)} leavers got the digest after they left")
-    assert len(late) <= config["delivery.connections"]  # in flight as they left
+    assert len(late) <= config.delivery.connections  # in flight as they left
     counts = handler.per_recipient()
     mailed_leavers = sum(1 for email in leaving if email in counts)
     assert result.report.skipped == len(leaving) - mailed_leavers
@@ -309,7 +309,7 @@ def test_a_worker_paused_past_its_lease_sends_no_more_than_its_messages_in_fligh
     assert sorted(counts) == emails  # nobody missing
     extra = sum(counts.values()) - len(emails)
     print(f"3,000 messages, one worker paused 8 s past a 3 s lease: {extra} sent twice")
-    assert 0 <= extra <= config["delivery.connections"]
+    assert 0 <= extra <= config.delivery.connections
     assert "lost its lease" in (project / "worker0.log").read_text()
 
 

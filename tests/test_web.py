@@ -233,6 +233,8 @@ def test_an_expired_confirm_link_is_refused(project: Path) -> None:
         env=template_env(config),
         settings=WebSettings(("China-Russia",), "China-Russia", confirm_hours=0),
         request_confirmation=lambda email, categories: None,
+        clock=lambda: NOW,
+        ticks=time.monotonic,
     )
     with serving(config, app) as base, httpx.Client(base_url=base) as client:
         response = client.get(f"/confirm/{token}")
@@ -255,6 +257,7 @@ def test_links_sent_before_subscriber_ids_work_until_their_date(project: Path) -
             store=engine, site=config.site, signer=Signer(KEY), env=template_env(config),
             settings=WebSettings(("China-Russia",), "China-Russia"),
             request_confirmation=lambda email, categories: None, clock=lambda: when,
+            ticks=time.monotonic,
         )  # fmt: skip
 
     with serving(config, app_at(LEGACY_UNTIL + timedelta(days=1))) as base:
