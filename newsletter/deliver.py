@@ -27,14 +27,9 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from feeds.text import escape_controls as shown
+from newsletter.deliveries import Delivery, mark_deferred, mark_failed, mark_left
 from newsletter.marks import Marks
 from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
-from newsletter.store import (
-    Delivery,
-    mark_deferred,
-    mark_failed,
-    mark_left,
-)
 
 log = logging.getLogger(__name__)
 

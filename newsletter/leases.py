@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from newsletter.store import Delivery, claim, lease_owners, release, renew
+from newsletter.deliveries import Delivery, claim, lease_owners, release, renew
 
 log = logging.getLogger(__name__)
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")

@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from feeds.text import slugify
 from newsletter.digest import previous_week
-from newsletter.store import find_digest, open_records, skip_digest
+from newsletter.ledger import find_digest, open_records, skip_digest
 from press.config import Config
 from press.digest import prepare
 from press.mail import open_store, smtp_connector

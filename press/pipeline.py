@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from newsletter.deliver import DeliveryReport
+from newsletter.ledger import DigestRecord, delivery_counts, find_digest
 from newsletter.render import week_dates
-from newsletter.store import DigestRecord, delivery_counts, find_digest
 from press.clock import utc_now
 from press.config import Config
 from press.digest import (

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from newsletter.deliver import DeliveryReport
-from newsletter.store import delivery_counts, failures_since, finish_digest
+from newsletter.ledger import delivery_counts, failures_since, finish_digest
 from press.config import SECRETS, Config
 
 

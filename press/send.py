@@ -12,17 +12,12 @@ from sqlalchemy import Engine
 
 from newsletter.confirm import build_confirmation
 from newsletter.deliver import DeliveryReport, DeliverySettings, deliver
+from newsletter.deliveries import Delivery
 from newsletter.leases import claimer, heartbeat, new_owner
+from newsletter.ledger import delivery_counts, finish_digest, open_digest
 from newsletter.message import message_bytes
 from newsletter.smtp import SmtpError, Transport
-from newsletter.store import (
-    Delivery,
-    Subscriber,
-    delivery_counts,
-    finish_digest,
-    list_subscribers,
-    open_digest,
-)
+from newsletter.store import Subscriber, list_subscribers
 from newsletter.subscribers import category_slugs
 from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
 from press.clock import ticks, utc_now

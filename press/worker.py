@@ -17,8 +17,9 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from newsletter.deliver import DeliveryReport, deliver
+from newsletter.deliveries import Delivery, queued_count
 from newsletter.leases import claimer, heartbeat, new_owner
-from newsletter.store import Delivery, delivery_counts, digest_of, finish_digest, queued_count
+from newsletter.ledger import delivery_counts, digest_by_id, finish_digest
 from press.clock import ticks, utc_now
 from press.config import Config
 from press.digest import DigestRun, prepare, recipient_for, sender
@@ -60,9 +61,9 @@ def run_worker(
 
     def run_for(digest_id: int) -> DigestRun:
         if digest_id not in runs:
-            digest_key, week, category = digest_of(engine, digest_id)
-            runs[digest_id], _ = prepare(config, week, category, utc_now())
-            log.info("worker %s: sending digest %s", owner, digest_key)
+            record = digest_by_id(engine, digest_id)
+            runs[digest_id], _ = prepare(config, record.week, record.category, utc_now())
+            log.info("worker %s: sending digest %s", owner, record.key)
         return runs[digest_id]
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:

@@ -15,15 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select
 
-from newsletter.store import (
-    connect,
-    deliveries,
-    delivery_counts,
-    digests,
-    find_subscriber,
-    migrate,
-    open_digest,
-)
+from newsletter.ledger import delivery_counts, open_digest
+from newsletter.store import connect, deliveries, digests, find_subscriber, migrate
 from newsletter.subscribers import add, export_csv, import_csv
 from newsletter.tokens import Signer
 from press.config import Config, load_config

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from newsletter.store import deliveries, find_digest, set_status
+from newsletter.ledger import find_digest
+from newsletter.store import deliveries, set_status
 from press.config import Config, load_config
 from press.ledger import fired
 from press.mail import open_store

@@ -274,7 +274,7 @@ def test_a_missed_digest_within_grace_goes_out_at_start(
 def test_a_digest_missed_by_more_than_the_grace_is_skipped(
     project: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from newsletter.store import find_digest
+    from newsletter.ledger import find_digest
     from press.mail import open_store
 
     monkeypatch.setenv("PRESS_SECRET_KEY", KEY)
