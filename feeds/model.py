@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from feeds.errors import Problem
@@ -46,6 +47,14 @@ class Site:
         return self.url.rstrip("/") + "/" + path.lstrip("/")
 
 
+class BodySource(Protocol):
+    """Where a post's Markdown is when it is not held in memory: ``press`` keeps big
+    sites' posts without their bodies and gives each post a source that reads its file
+    back (``press.content.FileBody``). ``feeds`` only calls ``read``; it opens nothing."""
+
+    def read(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Post:
     """One published or draft post, loaded and validated from a Markdown file.
@@ -59,7 +68,7 @@ class Post:
     slug: str
     date: datetime
     categories: tuple[Category, ...]
-    body: str
+    body: str | BodySource  # the Markdown, or where to read it when first rendered
     url: str  # the post's absolute URL: relative links in the body resolve against it
     author: str
     summary_given: str | None = None  # the front matter's summary, when it has one
@@ -73,12 +82,25 @@ class Post:
     guid: str | None = None
     tags: tuple[str, ...] = field(default=())
 
+    @property
+    def markdown(self) -> str:
+        """The body's Markdown: the text itself, or what its source gives (asked once,
+        for ``html``)."""
+        return self.body if isinstance(self.body, str) else self.body.read()
+
     @cached_property
     def html(self) -> str:
         """The body as sanitised HTML with absolute links."""
         from feeds.markdown import render_markdown  # on first use: press starts faster
 
-        return render_markdown(self.body, self.url)
+        return render_markdown(self.markdown, self.url)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled post (the post cache, a parsing process) leaves out its HTML: it is
+        made again from the body, when asked for."""
+        state = self.__dict__.copy()
+        state.pop("html", None)
+        return state
 
     @cached_property
     def summary(self) -> str:

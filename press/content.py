@@ -3,8 +3,9 @@
 A publish keeps what it parsed in ``var/posts-cache/``: each post (with its summary,
 once made) under its path, size and modification time, spread over a few files by a
 hash of the path so that a change rewrites one of them. Neither the cache nor the
-parsing processes carry a post's Markdown: a ``StoredPost`` reads it back from its file
-when it is first rendered, which most posts of a big site are not in a publish.
+parsing processes carry a post's Markdown: each post's body is a ``FileBody``, which reads
+it back from its file when it is first rendered (most posts of a big site are not, in a
+publish). ``feeds`` is handed that source and opens nothing itself.
 
 The next load reads and parses only the files whose size or time changed, and takes
 the rest from there. A cache file is ignored when the site settings or press's code
@@ -13,6 +14,7 @@ changed since it was written, or it cannot be read: that costs time, never a wro
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import logging
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 CACHE = "posts-cache"
 SHARDS = 16
 CODE = Path(__file__).parent.parent / "feeds"
-UNSTORED = frozenset({"body", "html", "file"})  # read back, made again, or set on load
 
 Entry = tuple[Stamp, Parsed]
 
@@ -54,34 +55,22 @@ class PostCache:
         return bool(self.stale)
 
 
-class StoredPost(Post):
-    """A post that leaves its Markdown out when pickled (into the cache, or from a
-    parsing process) and reads it back from ``file`` on first use. The file must still
-    hold what was parsed: a post edited in the middle of a publish stops the publish,
-    and the next one parses it again."""
+@dataclass
+class FileBody:
+    """A post's Markdown as a source (``feeds.model.BodySource``): the text while this
+    process has it, else read back from ``file`` on first render. Pickled (into the
+    cache, or from a parsing process) it keeps only where the file is. The file must
+    still hold what was parsed: a post edited in the middle of a publish stops the
+    publish (``PostChanged``), and the next one parses it again."""
 
-    file: str
+    source: str  # the post's name in messages
+    file: str  # where its file is now: set at each load (the project may have moved)
+    fingerprint: str
+    text: str | None = None
 
-    @classmethod
-    def of(cls, post: Post) -> StoredPost:
-        stored = cls.__new__(cls)
-        stored.__dict__.update(post.__dict__)
-        return stored
-
-    def found_at(self, file: str) -> None:
-        """Where the file is now: set at each load, as the project folder may have moved
-        since the post was kept, and a parsing process's posts come without it."""
-        self.__dict__["file"] = file
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        for name in UNSTORED:
-            state.pop(name, None)
-        return state
-
-    def __getattr__(self, name: str) -> Any:  # only for what the instance lacks
-        if name != "body":
-            raise AttributeError(name)
+    def read(self) -> str:
+        if self.text is not None:
+            return self.text
         try:
             with open(self.file, "rb") as handle:
                 data = handle.read()
@@ -89,8 +78,17 @@ class StoredPost(Post):
             raise PostChanged(f"{self.source}: cannot be read: {error.strerror}") from None
         if file_fingerprint(data) != self.fingerprint:
             raise PostChanged(f"{self.source}: changed during the publish; publish again")
-        self.__dict__["body"] = body = post_body(self.source, data)
-        return body
+        self.text = post_body(self.source, data)
+        return self.text
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "text": None}
+
+
+def with_file_body(post: Post, path: str) -> Post:
+    """The post with its body as a ``FileBody`` of ``path`` (the text kept while here)."""
+    text = post.body if isinstance(post.body, str) else None
+    return dataclasses.replace(post, body=FileBody(post.source, path, post.fingerprint, text))
 
 
 def shard(name: str) -> int:
@@ -162,7 +160,7 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
             continue
         parsed = parse_source(name, data, site)
         if parsed.post is not None:
-            parsed = Parsed(StoredPost.of(parsed.post), parsed.problems)
+            parsed = Parsed(with_file_body(parsed.post, path), parsed.problems)
         results.append((parsed, True))
     return results
 
@@ -188,8 +186,9 @@ def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1
 
 
 def _found(parsed: Parsed, path: str) -> None:
-    if isinstance(parsed.post, StoredPost):
-        parsed.post.found_at(path)
+    """Tell a kept post where its file is now."""
+    if parsed.post is not None and isinstance(parsed.post.body, FileBody):
+        parsed.post.body.file = path
 
 
 def load_posts(

@@ -108,3 +108,30 @@ def test_no_module_keeps_run_state_in_a_global() -> None:
                 if empty or called in stateful:
                     found[f"{name}:{target.id}"] = node.lineno
     assert sorted(found) == sorted(KNOWN_GLOBALS)
+
+
+def test_feeds_opens_no_file() -> None:
+    """``feeds`` takes text and plain values and returns bytes: no file, no folder, no
+    environment (a post's body that is not in memory comes from a source press hands it)."""
+    touching = set(
+        "open read_text read_bytes write_text write_bytes iterdir glob rglob stat exists "
+        "unlink mkdir getenv environ".split()
+    )
+    offenders = []
+    for name, tree in modules().items():
+        if not name.startswith("feeds"):
+            continue
+        for node in ast.walk(tree):
+            called = ""
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            elif isinstance(node, ast.Attribute) and node.attr == "environ":
+                called = "environ"
+            if called in touching:
+                offenders.append(f"{name}:{node.lineno}: {called}")
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                if module in ("os", "pathlib", "shutil", "glob"):
+                    offenders.append(f"{name}:{node.lineno}: import {module}")
+    assert offenders == []
