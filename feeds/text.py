@@ -18,6 +18,12 @@ MONTHS = (
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # The same for ASCII bytes, to drop with bytes.translate.
 ASCII_CONTROLS = bytes(c for c in range(128) if _FORBIDDEN.match(chr(c)))
+# Bidi controls (embeddings, overrides, isolates, marks) and invisible characters with no
+# part in spelling: in a title or a name they can reverse or hide what a reader sees
+# ("U+202E" turns "txt.exe" around). The joiners U+200C/D stay: scripts and emoji need them.
+_INVISIBLE = re.compile(
+    "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")
 
@@ -36,6 +42,12 @@ def escape_controls(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """A count for a message a person reads: ``1 post``, ``2 posts``, ``1,416 posts``
+    (``plural`` when adding an s will not do)."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def plain_text(text: str) -> str:
     """Text with tags stripped, entities decoded, controls removed and spaces folded."""
     text = _TAG.sub("", text)
@@ -45,8 +57,9 @@ def plain_text(text: str) -> str:
 
 
 def fold_space(text: str) -> str:
-    """Text without control characters, each run of white space one space, trimmed."""
-    return _SPACE.sub(" ", strip_controls(text)).strip()
+    """Text without control, bidi or invisible characters, each run of white space one
+    space, trimmed."""
+    return _SPACE.sub(" ", _INVISIBLE.sub("", strip_controls(text))).strip()
 
 
 def slugify(text: str) -> str:

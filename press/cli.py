@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from feeds.text import counted
 from press.clock import utc_now
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
@@ -67,8 +68,9 @@ def report(loaded: Loaded, now: datetime) -> None:
     drafts = sum(1 for p in loaded.posts if p.draft)
     scheduled = sum(1 for p in loaded.posts if not p.draft and p.date > now)
     click.echo(
-        f"{len(loaded.posts)} posts loaded ({drafts} drafts, {scheduled} scheduled), "
-        f"{len(loaded.failed)} skipped, {len(loaded.warnings)} warnings"
+        f"{counted(len(loaded.posts), 'post')} loaded ({counted(drafts, 'draft')}, "
+        f"{scheduled} scheduled), {len(loaded.failed)} skipped, "
+        f"{counted(len(loaded.warnings), 'warning')}"
     )
 
 
@@ -125,15 +127,18 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
             click.echo(f"removed {name}")
     for url in result.announce_failed:
         click.echo(f"WebSub hub unreachable for {url}; will retry on the next publish", err=True)
-    skipped = f", {len(result.loaded.failed)} posts skipped" if result.loaded.failed else ""
+    failed = len(result.loaded.failed)
+    skipped = f", {counted(failed, 'post')} skipped (press check lists why)" if failed else ""
     if report.written or report.removed:
         click.echo(
-            f"published {result.published} posts{skipped}: {len(report.written)} files written, "
-            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed"
+            f"published {counted(result.published, 'post')}{skipped}: "
+            f"{counted(len(report.written), 'file')} written, {len(report.unchanged)} unchanged, "
+            f"{len(report.removed)} removed"
         )
     else:
         click.echo(
-            f"nothing changed: {result.files} files unchanged ({result.published} posts{skipped})"
+            f"nothing changed: {counted(result.files, 'file')} unchanged "
+            f"({counted(result.published, 'post')}{skipped})"
         )
 
 
@@ -360,7 +365,7 @@ def subscribers_list(obj: Context, status: str | None, category: str | None) -> 
         categories = ",".join(s.categories)
         click.echo(f"{s.email}\t{s.status}\t{categories}\t{s.subscribed_at:%Y-%m-%d}")
         count += 1
-    click.echo(f"{count} subscribers", err=True)
+    click.echo(counted(count, "subscriber"), err=True)
 
 
 @subscribers.command("import")
@@ -386,7 +391,7 @@ def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) ->
         click.echo(f"{file}:{line}: skipped: {reason}", err=True)
     click.echo(
         f"imported {report.imported}, skipped {len(report.skipped)}, "
-        f"{len(report.problems)} bad rows"
+        f"{counted(len(report.problems), 'bad row')}"
     )
     if report.problems:
         sys.exit(1)
@@ -493,9 +498,11 @@ def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> N
         click.echo(f"left alone (edited since it was imported): {name}", err=True)
     skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skipped.items())) or "none"
     click.echo(
-        f"imported {len(report.imported)} ({report.drafts} drafts), updated {len(report.updated)}, "
+        f"imported {len(report.imported)} ({counted(report.drafts, 'draft')}), "
+        f"updated {len(report.updated)}, "
         f"unchanged {len(report.unchanged)}, left alone {len(report.left_alone)}, "
-        f"skipped: {skipped}; {len(report.problems)} problems, {len(report.warnings)} warnings"
+        f"skipped: {skipped}; {counted(len(report.problems), 'problem')}, "
+        f"{counted(len(report.warnings), 'warning')}"
     )
     if report.problems:
         sys.exit(1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from feeds.text import counted
 from newsletter.deliver import DeliveryReport
 from newsletter.ledger import DigestRecord, delivery_counts, find_digest
 from newsletter.render import week_dates
@@ -87,7 +88,7 @@ def run_digest(
         say(f"no {found.category.name} posts in {found.week}; nothing to send")
         return DigestResult(found.key, "empty")
     name, count = found.category.name, len(found.posts)
-    say(f"{name} digest {found.week} ({week_dates(found)}): {count} posts")
+    say(f"{name} digest {found.week} ({week_dates(found)}): {counted(count, 'post')}")
     say(f"subject: {run.rendered.subject}")
     result = DigestResult(found.key)
     if mode == "send":
@@ -110,7 +111,7 @@ def run_digest(
             if not emails:
                 say(f"no confirmed subscribers of {found.category.name}; outbox empty")
             result.paths += write_outbox(run, folder, signer, emails)
-            say(f"wrote {len(emails)} messages to {folder}")
+            say(f"wrote {counted(len(emails), 'message')} to {folder}")
     web_copy = write_web_copy(run)
     result.paths += [web_copy] if web_copy else []
     return result
@@ -136,7 +137,7 @@ def _send(
     counts = delivery_counts(engine, freeze_audience(run, engine, clock(), due))
     total = sum(counts.values())
     if record is None:
-        say(f"sending digest {key} to {total:,} subscribers")
+        say(f"sending digest {key} to {counted(total, 'subscriber')}")
     else:
         say(f"resuming digest {key}: {counts['queued']:,} of {total:,} still to send")
     report = send_digest(config, run, engine, progress, stop, clock, due)

@@ -15,7 +15,7 @@ from feeds.errors import PostError
 from feeds.model import Site
 from feeds.posts import parse_post, parse_posts
 from feeds.select import by_category, next_due, published
-from feeds.text import slugify, strip_controls
+from feeds.text import fold_space, slugify
 from tests.conftest import LONDON
 from tests.htmlcheck import unsafe_markup
 
@@ -294,8 +294,9 @@ def test_any_title_and_body_load_safely(title: str, body: str) -> None:
         return
     assert post.title and not re.search(r"<[^>]*>", post.title)
     if not any(c in title for c in "<>&"):
-        # The words survive; only control characters go and runs of space fold.
-        assert post.title.split() == strip_controls(title).split()
+        # The words survive; only control, bidi and invisible characters go, and runs
+        # of space fold.
+        assert post.title.split() == fold_space(title).split()
     assert unsafe_markup(post.html) == []
     assert "\x00" not in post.html + post.title + post.summary
 
@@ -304,3 +305,29 @@ def test_the_unsafe_markup_finder_finds() -> None:
     raw = '<p onclick="x()"><a href=" JavaScript:y()">a</a><script>z()</script></p>'
     assert unsafe_markup(raw) == ["p@onclick", "a@href= JavaScript:y()", "<script>"]
     assert unsafe_markup("<p>onerror javascript: &lt;script&gt;</p>") == []
+
+
+def test_counts_in_messages_agree_with_their_number() -> None:
+    from feeds.text import counted
+
+    assert [counted(n, "post") for n in (0, 1, 2, 1416)] == [
+        "0 posts", "1 post", "2 posts", "1,416 posts",
+    ]  # fmt: skip
+    assert counted(1, "entry", "entries") == "1 entry"
+    assert counted(3, "entry", "entries") == "3 entries"
+
+
+def test_bidi_and_invisible_characters_leave_titles_names_and_summaries(site: Site) -> None:
+    text = (
+        '---\ntitle: "Invoice \u202egpj.exe \u200bnow"\ndate: 2022-09-16T09:00:00+01:00\n'
+        'categories: [China-Russia]\nauthor: "Ann\u2066 Lee\u2069"\n'
+        'summary: "Brief\u200f \ufeffsummary"\n---\nBODY \u202e kept.\n'
+    )
+    post = parse_post("posts/x.md", text.encode(), site)
+    assert post.title == "Invoice gpj.exe now"
+    assert post.author == "Ann Lee" and post.summary == "Brief summary"
+    assert "\u202e" in post.markdown  # the body is the author's own, as written
+    persian_text = text.replace("Invoice \u202egpj.exe \u200bnow", "می\u200cخواهم")
+    persian_text = persian_text.replace("categories:", "slug: persian\ncategories:")
+    persian = parse_post("posts/y.md", persian_text.encode(), site)
+    assert persian.title == "می\u200cخواهم"  # the joiner is part of the spelling

@@ -164,7 +164,7 @@ def test_the_cli(site_dir: Path) -> None:
     )
     assert result.returncode == 1  # one item had a problem
     assert "item 2 (line 59): no title" in result.stderr
-    assert result.stdout.startswith("imported 3 (1 drafts), updated 0, unchanged 0, left alone 0")
+    assert result.stdout.startswith("imported 3 (1 draft), updated 0, unchanged 0, left alone 0")
     assert "1 password-protected" in result.stdout
 
 
