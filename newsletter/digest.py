@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
@@ -51,6 +52,22 @@ def find_category(posts: Sequence[Post], name: str) -> Category:
             if category.slug == slug:
                 return category
     return Category(name, slug)
+
+
+def category_names(posts: Sequence[Post]) -> list[str]:
+    """Every category the posts are filed under, as they spell it, sorted."""
+    names = {c.slug: c.name for post in posts for c in post.categories}
+    return sorted(names.values(), key=str.casefold)
+
+
+def unknown_category(posts: Sequence[Post], name: str) -> str | None:
+    """Why ``name`` is no category of these posts (with the nearest one), or None."""
+    known = category_names(posts)
+    if slugify(name) in {slugify(k) for k in known}:
+        return None
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known) or 'none'})"
+    return f"no post is filed under {name!r}{hint}"
 
 
 def in_category(posts: Sequence[Post], category: Category) -> list[Post]:

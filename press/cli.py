@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from feeds.text import counted
+from feeds.text import counted, slugify
 from press.clock import utc_now
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
@@ -78,12 +78,16 @@ def report(loaded: Loaded, now: datetime) -> None:
 @pass_context
 def check(obj: Context) -> None:
     """Validate press.toml and every post; list problems by file and line."""
+    # The last publish's post cache, read only: files unchanged since are not parsed again.
+    from newsletter.digest import unknown_category
     from press.content import load_posts, open_cache
     from press.publish import cpu_processes
 
-    # The last publish's post cache, read only: files unchanged since are not parsed again.
     config = obj.config
     loaded = load_posts(config, open_cache(config), processes=cpu_processes())
+    why = unknown_category(loaded.posts, config.newsletter.category)
+    if why:  # a digest that would never have anything to send
+        click.echo(f"{config.path.name}: newsletter.category: {why}")
     report(loaded, utc_now())
     if loaded.errors:
         sys.exit(1)
@@ -251,18 +255,39 @@ def subscribers() -> None:
     """Add, confirm, remove, list, import and export subscribers."""
 
 
-def _categories(config: Config, names: tuple[str, ...]) -> list[str]:
+def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> list[str]:
+    """The categories asked for (default: the newsletter's); one that no post is filed
+    under is refused, naming the nearest, unless ``new`` (--new-category)."""
+    if names and not new:
+        from newsletter.digest import unknown_category
+        from press.content import load_posts, open_cache
+
+        posts = load_posts(config, open_cache(config)).posts
+        for name in names:
+            why = unknown_category(posts, name)
+            if why and slugify(name) != slugify(config.newsletter.category):
+                raise click.BadParameter(
+                    f"{why}; --new-category takes it anyway", param_hint="--category"
+                )
     return list(names) or [config.newsletter.category]
 
 
 @subscribers.command("add")
 @click.argument("email")
 @click.option("--category", "categories", multiple=True, metavar="NAME", help="Repeatable.")
+@click.option(
+    "--new-category", is_flag=True, help="Take a --category that no post is filed under yet."
+)
 @click.option("--confirmed", is_flag=True, help="Skip the confirmation: you have consent.")
 @click.option("--source", default="cli", show_default=True, help="Where they came from.")
 @pass_context
 def subscribers_add(
-    obj: Context, email: str, categories: tuple[str, ...], confirmed: bool, source: str
+    obj: Context,
+    email: str,
+    categories: tuple[str, ...],
+    new_category: bool,
+    confirmed: bool,
+    source: str,
 ) -> None:
     """Add EMAIL as pending and send the confirmation link (or --confirmed)."""
     from newsletter.smtp import PermanentFailure, SmtpError, TemporaryFailure
@@ -271,7 +296,7 @@ def subscribers_add(
     from press.send import SendRefused, real_signer, send_confirmation
 
     config = obj.config
-    names = _categories(config, categories)
+    names = _categories(config, categories, new_category)
     if not confirmed and smtp_connector(config) is not None:
         try:
             real_signer(config)  # refuse before adding anyone we could not write to
@@ -371,8 +396,13 @@ def subscribers_list(obj: Context, status: str | None, category: str | None) -> 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--category", "categories", multiple=True, metavar="NAME", help="For rows without.")
+@click.option(
+    "--new-category", is_flag=True, help="Take a --category that no post is filed under yet."
+)
 @pass_context
-def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) -> None:
+def subscribers_import(
+    obj: Context, file: Path, categories: tuple[str, ...], new_category: bool
+) -> None:
     """Import FILE.csv (header row; email, and optionally status, categories, source)."""
     from newsletter.subscribers import import_csv
     from press.mail import open_store
@@ -383,7 +413,7 @@ def subscribers_import(obj: Context, file: Path, categories: tuple[str, ...]) ->
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{file}: not UTF-8: {error}") from None
     engine = open_store(config)
-    names = _categories(config, categories)
+    names = _categories(config, categories, new_category)
     report = import_csv(engine, text, names, f"import:{file.name}", utc_now())
     for line, reason in report.problems:
         click.echo(f"{file}:{line}: {reason}", err=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from feeds.text import counted
 from newsletter.deliver import DeliveryReport
+from newsletter.digest import unknown_category
 from newsletter.ledger import DigestRecord, delivery_counts, find_digest
 from newsletter.render import week_dates
 from press.clock import utc_now
@@ -82,10 +83,13 @@ def run_digest(
     """
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-    run, _ = prepare(config, week, category, now)
+    run, posts = prepare(config, week, category, now)
     found = run.digest
     if not found.posts:
+        why = unknown_category(posts, found.category.name)
         say(f"no {found.category.name} posts in {found.week}; nothing to send")
+        if why:
+            (warn or say)(f"{found.category.name}: {why}")
         return DigestResult(found.key, "empty")
     name, count = found.category.name, len(found.posts)
     say(f"{name} digest {found.week} ({week_dates(found)}): {counted(count, 'post')}")

@@ -44,7 +44,7 @@ def test_check_lists_problems_by_file_and_line(project: Path) -> None:
     lines = result.stdout.splitlines()
     assert "posts/broken.md:3: date: not a date: 'soon'" in lines[0]
     assert lines[1] == "posts/odd.md:5: warning: unknown front-matter key 'colour' ignored"
-    assert lines[2] == "11 posts loaded (0 drafts, 0 scheduled), 1 skipped, 1 warnings"
+    assert lines[2] == "11 posts loaded (0 drafts, 0 scheduled), 1 skipped, 1 warning"
     # After a publish, check reads the post cache: the same problems, from the cache.
     assert run(project, "publish").returncode == 0
     assert any((project / "var" / "posts-cache").iterdir())
@@ -195,3 +195,28 @@ def test_subscribers_commands(project: Path) -> None:
         ["new@example.com", "unsubscribed", "china-russia"],
         ["a@example.com", "confirmed", "trade"],
     ]
+
+
+def test_a_mistyped_category_is_named_with_the_nearest_one(project: Path) -> None:
+    toml = project / "press.toml"
+    toml.write_text(
+        toml.read_text().replace('category = "China-Russia"', 'category = "China-Rusia"')
+    )
+    checked = run(project, "check")
+    assert checked.returncode == 0
+    assert (
+        "press.toml: newsletter.category: no post is filed under 'China-Rusia'; "
+        "did you mean China-Russia?" in checked.stdout
+    )
+    digest = run(project, "digest", "--week", "2022-W37", "--preview", "out/")
+    assert "China-Rusia: no post is filed under 'China-Rusia'; did you mean" in digest.stderr
+    refused = run(project, "subscribers", "add", "a@example.com", "--category", "Nonsense")
+    assert refused.returncode == 2
+    assert "no post is filed under 'Nonsense' (known: Agriculture, China-Australia" in (
+        refused.stderr
+    )
+    assert "--new-category takes it anyway" in refused.stderr
+    taken = run(
+        project, "subscribers", "add", "a@example.com", "--category", "Nonsense", "--new-category"
+    )
+    assert taken.returncode == 0, taken.stderr
