@@ -6,11 +6,13 @@ is a pure function of the posts and the settings: no clock, no files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -57,15 +59,30 @@ def permalink(site: Site, post: Post) -> str:
     return post.url
 
 
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+\Z")
+
+
 def entry_id(site: Site, post: Post) -> str:
-    """A post's permanent id: its ``guid`` if it has one, else an RFC 4151 tag URI.
+    """A post's permanent id (Atom ``id``, JSON Feed ``id``): its ``guid`` when that is a
+    full URI, else an RFC 4151 tag URI.
 
     The tag is made of the site's domain, the first-publication date and the slug, so
-    editing the post or renaming its file keeps it.
+    editing the post or renaming its file keeps it; a ``guid`` that is no URI (a number
+    from another platform, say) goes into the tag in its place, so the id stays the same
+    for as long as the guid does.
     """
-    if post.guid:
+    if post.guid and _URI.match(post.guid):
         return post.guid
-    return f"tag:{site.domain},{post.date.astimezone(site.timezone):%Y-%m-%d}:{post.slug}"
+    day = f"{post.date.astimezone(site.timezone):%Y-%m-%d}"
+    if post.guid:
+        return f"tag:{site.domain},{day}:guid:{quote(post.guid, safe='')}"
+    return f"tag:{site.domain},{day}:{post.slug}"
+
+
+def rss_guid(site: Site, post: Post) -> str:
+    """The RSS ``guid``: the post's own ``guid`` as it is (readers already know it), else
+    the permanent id."""
+    return post.guid or entry_id(site, post)
 
 
 def plan_feeds(site: Site, posts: Sequence[Post], items: int) -> list[Feed]:
@@ -181,5 +198,9 @@ def xml_feeds(site: Site, feed: Feed, kinds: Sequence[str], hub: str = "") -> di
         files["atom"] = document.atom_str(pretty=True)
     if "rss" in kinds:
         _set_links(document, site, feed, "rss", hub)
+        # feedgen keeps one id for both formats: the RSS guid is set after the Atom is out.
+        for entry, post in zip(document.entry(), feed.entries, strict=True):
+            if post.guid:
+                entry.guid(rss_guid(site, post))
         files["rss"] = document.rss_str(pretty=True)
     return files

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
 
 import yaml
 
@@ -146,6 +147,7 @@ def parse_post(
     summary = plain_text(_text(path, "summary", summary_field)) if summary_field else None
     if not body.strip():
         warn(Problem(path, body_line, "the post has no text", "warning"))
+    url = site.absolute(permalink_path(site, slug, when))
     return Post(
         source=path,
         title=title,
@@ -153,13 +155,13 @@ def parse_post(
         date=when,
         categories=categories,
         body=body,
-        url=site.absolute(permalink_path(site, slug, when)),
+        url=url,
         fingerprint=file_fingerprint(data),
         summary_given=summary,
         author=_optional(fields, "author", lambda f: plain_text(_text(path, "author", f)))
         or site.author,
         updated=updated,
-        image=_optional(fields, "image", lambda f: _text(path, "image", f).strip()),
+        image=_optional(fields, "image", lambda f: _image(path, f, url, warn)),
         caption=_optional(fields, "caption", lambda f: plain_text(_text(path, "caption", f))),
         credit=_optional(fields, "credit", lambda f: plain_text(_text(path, "credit", f))),
         comments=_optional(fields, "comments", lambda f: _count(path, "comments", f)) or 0,
@@ -167,6 +169,25 @@ def parse_post(
         guid=_optional(fields, "guid", lambda f: _text(path, "guid", f).strip()),
         tags=_optional(fields, "tags", lambda f: _names(path, "tags", f)) or (),
     )
+
+
+# What a URL may hold as it is; anything else (a quote, a space, a letter beyond ASCII) is
+# percent-encoded, so that no feed or page gets a character its format refuses in a URI.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+
+
+def _image(path: str, item: _Field, base: str, warn: Callable[[Problem], None]) -> str | None:
+    """``image:`` as an absolute http(s) URL (a relative one is read against the post's
+    own URL, as a browser would); any other scheme (``javascript:``, ``data:``, …) is
+    left out with a warning, and the post still publishes."""
+    raw = _text(path, "image", item).strip()
+    url = urljoin(base, raw)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        message = f"image: {raw!r} is not an http(s) URL or a path on the site; left out"
+        warn(Problem(path, item.line, message, "warning"))
+        return None
+    return quote(url, safe=_URL_SAFE)
 
 
 def _decode(path: str, data: bytes) -> str:

@@ -462,3 +462,56 @@ def test_one_format_gives_the_same_bytes_as_all_three(project: Path, only: tuple
     some = {p.name: p.read_bytes() for p in feed_files(project / "public")}
     assert len(some) == 13 and all(name.endswith(SUFFIXES[only[0]]) for name in some)
     assert some == {name: everything[name] for name in some}
+
+
+def _post_with(site: Site, extra: str, name: str = "posts/x.md") -> Any:
+    from feeds.errors import Problem
+
+    problems: list[Problem] = []
+    text = (
+        f"---\ntitle: A Post\ndate: 2022-09-16T09:00:00+01:00\ncategories: [China-Russia]\n"
+        f"{extra}\n---\nText.\n"
+    )
+    return parse_post(name, text.encode(), site, warn=problems.append), problems
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("/images/p.jpg", "https://chinabystander.com/images/p.jpg"),
+        ("p.jpg", "https://chinabystander.com/2022/09/16/a-post/p.jpg"),
+        (
+            '"https://cdn.example.com/a \\"b\\" é.jpg"',
+            "https://cdn.example.com/a%20%22b%22%20%C3%A9.jpg",
+        ),
+        ("javascript:alert(13)", None),
+        ("data:image/png;base64,AAAA", None),
+    ],
+)
+def test_an_image_is_an_absolute_http_url_or_left_out(
+    site: Site, given: str, expected: str | None
+) -> None:
+    post, problems = _post_with(site, f"image: {given}")
+    assert post.image == expected
+    if expected is None:
+        assert [p.message[:7] for p in problems] == ["image: "]
+    feed = Feed("all", "All", "All posts", "https://chinabystander.com/", (post,))
+    files = {**xml_feeds(site, feed, ("atom", "rss")), "json": json_feed(site, feed)}
+    for data in files.values():
+        assert b"javascript:" not in data and b"data:image" not in data
+        if expected:
+            assert expected.encode() in data
+    parsed = feedparser.parse(files["rss"])
+    assert not parsed.bozo
+
+
+def test_a_guid_that_is_no_uri_stays_the_rss_guid_and_gives_a_valid_atom_id(site: Site) -> None:
+    post, _ = _post_with(site, 'guid: "12345"')
+    feed = Feed("all", "All", "All posts", "https://chinabystander.com/", (post,))
+    files = xml_feeds(site, feed, ("atom", "rss"))
+    atom, rss = feedparser.parse(files["atom"]), feedparser.parse(files["rss"])
+    assert atom.entries[0].id == "tag:chinabystander.com,2022-09-16:guid:12345"
+    assert rss.entries[0].id == "12345"  # readers that knew it keep it
+    assert json.loads(json_feed(site, feed))["items"][0]["id"] == atom.entries[0].id
+    uri, _ = _post_with(site, 'guid: "https://old.example.com/?p=12"')
+    assert entry_id(site, uri) == "https://old.example.com/?p=12"
