@@ -11,7 +11,7 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -133,14 +133,14 @@ def parse_post(
     title = plain_text(_text(path, "title", title_field))
     if not title:
         raise PostError(path, title_field.line, "title: empty once markup is removed")
-    when = _datetime(path, "date", need("date"), site)
+    when = _datetime(path, "date", need("date"), site, warn)
     categories = _categories(path, need("categories"))
     slug_field = fields.get("slug")
     slug = slugify(_text(path, "slug", slug_field) if slug_field else title)
     if not slug:
         line = slug_field.line if slug_field else title_field.line
         raise PostError(path, line, "slug: no letters or digits to make a slug from")
-    updated = _optional(fields, "updated", lambda f: _datetime(path, "updated", f, site))
+    updated = _optional(fields, "updated", lambda f: _datetime(path, "updated", f, site, warn))
     if updated is not None and updated < when:
         warn(Problem(path, fields["updated"].line, "updated: earlier than date", "warning"))
     summary_field = fields.get("summary")
@@ -328,7 +328,13 @@ def _category(name: str) -> Category | None:
     return Category(name, slug) if slug else None
 
 
-def _datetime(path: str, key: str, item: _Field, site: Site) -> datetime:
+def _datetime(
+    path: str,
+    key: str,
+    item: _Field,
+    site: Site,
+    warn: Callable[[Problem], None] = lambda problem: None,
+) -> datetime:
     value = item.value
     if isinstance(value, str):
         try:
@@ -339,11 +345,56 @@ def _datetime(path: str, key: str, item: _Field, site: Site) -> datetime:
                 item.line,
                 f"{key}: not a date: {value!r} (use ISO 8601, like 2022-09-16T09:00:00+01:00)",
             ) from None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=site.timezone)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=site.timezone)
-    raise PostError(path, item.line, f"{key}: not a date: {value!r}")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(0))
+    if not isinstance(value, datetime):
+        raise PostError(path, item.line, f"{key}: not a date: {value!r}")
+    if value.tzinfo is None:
+        value = _local(path, key, item, value, site, warn)
+    offset = value.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        # Feeds write offsets in whole minutes (RFC 3339, RFC 822): keep the instant.
+        warn(
+            Problem(
+                path,
+                item.line,
+                f"{key}: {value.isoformat()} has an offset of seconds (a local mean time); "
+                "written in UTC",
+                "warning",
+            )
+        )
+        value = value.astimezone(UTC)
+    return value
+
+
+def _local(
+    path: str,
+    key: str,
+    item: _Field,
+    naive: datetime,
+    site: Site,
+    warn: Callable[[Problem], None],
+) -> datetime:
+    """A time without a zone, read in the site's zone; a time the clocks skipped (spring
+    forward) or went through twice (autumn) is read one way, and the warning says which."""
+    zone = site.timezone
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != naive:  # the wall clock never showed this time
+        shown = first.astimezone(UTC).astimezone(zone)
+        message = (
+            f"{key}: {naive.isoformat()} does not exist in {zone.key} (the clocks went "
+            f"forward); read as {first.isoformat()}, which is {shown:%H:%M %Z}"
+        )
+    else:
+        message = (
+            f"{key}: {naive.isoformat()} happens twice in {zone.key} (the clocks went back); "
+            f"read as the first, {first.isoformat()}; give an offset to choose"
+        )
+    warn(Problem(path, item.line, message, "warning"))
+    return first
 
 
 def _count(path: str, key: str, item: _Field) -> int:

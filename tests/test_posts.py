@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.errors import PostError
+from feeds.errors import PostError, Problem
 from feeds.model import Site
 from feeds.posts import parse_post, parse_posts
 from feeds.select import by_category, next_due, published
@@ -331,3 +331,25 @@ def test_bidi_and_invisible_characters_leave_titles_names_and_summaries(site: Si
     persian_text = persian_text.replace("categories:", "slug: persian\ncategories:")
     persian = parse_post("posts/y.md", persian_text.encode(), site)
     assert persian.title == "می\u200cخواهم"  # the joiner is part of the spelling
+
+
+@pytest.mark.parametrize(
+    ("written", "read", "warning"),
+    [
+        ("1800-01-01T09:00:00", "1800-01-01T09:01:15+00:00", "local mean time"),
+        ("2022-03-27T01:30:00", "2022-03-27T01:30:00+00:00", "which is 02:30 BST"),
+        ("2022-10-30T01:30:00", "2022-10-30T01:30:00+01:00", "happens twice in Europe/London"),
+        ("2022-09-16T09:00:00+01:00:30", "2022-09-16T07:59:30+00:00", "offset of seconds"),
+        ("2022-09-16T09:00:00", "2022-09-16T09:00:00+01:00", None),
+    ],
+)
+def test_a_time_the_zone_cannot_write_plainly_is_read_one_way_and_said(
+    site: Site, written: str, read: str, warning: str | None
+) -> None:
+    problems: list[Problem] = []
+    front = f"title: T\ndate: {written}\ncategories: [A]"
+    post = parse_post("posts/t.md", post_text(front), site, warn=problems.append)
+    assert post.date.isoformat() == read
+    assert post.date.utcoffset().seconds % 60 == 0  # type: ignore[union-attr]
+    messages = [p.message for p in problems]
+    assert (warning is None and messages == []) or (warning and warning in messages[0])
