@@ -520,8 +520,10 @@ def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> N
     folder = into or config.folder("posts")
     folder.mkdir(parents=True, exist_ok=True)
     report = import_wordpress(export, folder, config.folder("var"), config.site.timezone)
-    for problem in report.problems:
-        click.echo(f"{export}: {problem}", err=True)
+    for problem in report.problems:  # "12: …" is a line of the file: export.xml:12: …
+        click.echo(
+            f"{export}:{problem}" if problem[:1].isdigit() else f"{export}: {problem}", err=True
+        )
     for warning in report.warnings:
         click.echo(f"{export}: warning: {warning}", err=True)
     for name in report.left_alone:

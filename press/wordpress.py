@@ -26,7 +26,8 @@ STATE = "import-wordpress.json"
 
 
 class NotWxr(Exception):
-    """The file is not a WordPress export, or breaks off; the message says where."""
+    """The file is not a WordPress export, or breaks off; the message says where in the
+    file (``12: …`` for a line), and the caller names the file."""
 
 
 @dataclass
@@ -87,9 +88,7 @@ def _parse_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
                 continue
             if name == "item" and not namespace:
                 if not seen_wxr:
-                    raise NotWxr(
-                        f"{path}: not a WordPress export (no wp:wxr_version before the items)"
-                    )
+                    raise NotWxr("not a WordPress export (no wp:wxr_version before the items)")
                 position += 1
                 yield position, element
                 element.clear()
@@ -97,9 +96,9 @@ def _parse_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
                     del element.getparent()[0]
     except etree.XMLSyntaxError as error:
         line = error.position[0] if error.position else "?"
-        raise NotWxr(f"{path}:{line}: the XML breaks off or is not valid: {error.msg}") from None
+        raise NotWxr(f"{line}: the XML breaks off or is not valid: {error.msg}") from None
     if not seen_wxr:
-        raise NotWxr(f"{path}: not a WordPress export (no wp:wxr_version)")
+        raise NotWxr("not a WordPress export (no wp:wxr_version)")
 
 
 def _read_item(position: int, element: Any) -> WxrItem:
@@ -136,8 +135,14 @@ def _read_item(position: int, element: Any) -> WxrItem:
 
 def _first_pass(path: Path) -> tuple[dict[str, str], dict[str, Attachment]]:
     """The authors (login to display name) and attachments (id to URL and caption)."""
+    if path.stat().st_size == 0:
+        raise NotWxr("the file is empty (export again from Tools → Export in WordPress)")
     with path.open("rb") as handle:
-        return _collect(handle)
+        try:
+            return _collect(handle)
+        except etree.XMLSyntaxError as error:
+            line = error.position[0] if error.position and error.position[0] else 1
+            raise NotWxr(f"{line}: not XML: {error.msg}") from None
 
 
 def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment]]:
@@ -195,9 +200,9 @@ def import_wordpress(path: Path, into: Path, var: Path, zone: ZoneInfo) -> Impor
         record: dict[str, dict[str, str]] = json.loads(record_path.read_text())
     except (FileNotFoundError, ValueError):
         record = {}
-    authors, attachments = _first_pass(path)
     on_disk = _known_files(into) if into.is_dir() else {}
     try:
+        authors, attachments = _first_pass(path)
         for position, element in _items(path):
             item = _read_item(position, element)
             warnings: list[str] = []

@@ -140,9 +140,7 @@ def test_not_a_wordpress_export(site_dir: Path, tmp_path: Path) -> None:
     )
     report = run_import(site_dir, other)
     assert report.imported == []
-    assert report.problems == [
-        f"{other}: not a WordPress export (no wp:wxr_version before the items)"
-    ]
+    assert report.problems == ["not a WordPress export (no wp:wxr_version before the items)"]
 
 
 def test_truncated_xml_keeps_what_came_before(site_dir: Path, tmp_path: Path) -> None:
@@ -152,6 +150,30 @@ def test_truncated_xml_keeps_what_came_before(site_dir: Path, tmp_path: Path) ->
     report = run_import(site_dir, cut)
     assert sorted(report.imported) == [BIG_BROTHER, "2022-09-20-xis-plans-for-2030-draft.md"]
     assert any("the XML breaks off or is not valid" in p for p in report.problems)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty.xml: the file is empty (export again"),
+        (b'<?xml version="1.0"?><rss><channel><item>', "empty.xml:1: "),
+        (b"not xml at all", "empty.xml:1: the XML breaks off or is not valid: "),
+    ],
+)
+def test_an_empty_or_broken_export_is_one_line_naming_the_file(
+    site_dir: Path, content: bytes, message: str
+) -> None:
+    export = site_dir / "empty.xml"
+    export.write_bytes(content)
+    press = Path(sys.executable).parent / "press"
+    result = subprocess.run(
+        [str(press), "import", "wordpress", "empty.xml"], cwd=site_dir, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(message) and line.count("empty.xml") == 1, line
 
 
 def test_the_cli(site_dir: Path) -> None:
