@@ -38,7 +38,8 @@ def _item(site: Site, post: Post) -> dict[str, Any]:
         "date_published": post.date.isoformat(),
         "date_modified": post.modified.isoformat(),
         "authors": [{"name": post.author}],
-        "tags": [category.name for category in post.categories],
+        # The categories, then the post's own tags: JSON Feed has one list for both.
+        "tags": list(dict.fromkeys([*(c.name for c in post.categories), *post.tags])),
     }
     if post.image:
         item["image"] = post.image

@@ -101,9 +101,12 @@ def build_site_files(
     report = write_tree(config.folder("public"), files, manifest, reuse, processes)
     names = report.written + report.unchanged
     due = next_due(loaded.posts, now)
-    result = PublishResult(loaded, len(posts), report, files=len(names), next_due=due, cache=cache)
+    skipped = len(loaded.failed)
+    result = PublishResult(
+        loaded, len(posts), report, files=len(names), next_due=due, cache=cache, skipped=skipped
+    )
     outputs = state.output_keys(build, report.keys)
-    state.save(config, key, now, due, names, len(posts), outputs)
+    state.save(config, key, now, due, names, len(posts), outputs, skipped)
     if cache.changed:  # a post parsed, or one gone: the next load needs to know
         save_cache(config, cache)
     if settings.hub:

@@ -115,9 +115,12 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
         raise click.ClickException(f"gave up waiting: {error}") from None
     except PostChanged as error:
         raise click.ClickException(str(error)) from None
+    failed = result.skipped
+    skipped = f", {counted(failed, 'post')} skipped (press check lists why)" if failed else ""
     if result.fast:
         click.echo(
-            f"nothing changed: {result.files} files unchanged ({result.published} posts; "
+            f"nothing changed: {counted(result.files, 'file')} unchanged "
+            f"({counted(result.published, 'post')}{skipped}; "
             "posts, templates and press.toml as last published)"
         )
         return
@@ -131,8 +134,6 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
             click.echo(f"removed {name}")
     for url in result.announce_failed:
         click.echo(f"WebSub hub unreachable for {url}; will retry on the next publish", err=True)
-    failed = len(result.loaded.failed)
-    skipped = f", {counted(failed, 'post')} skipped (press check lists why)" if failed else ""
     if report.written or report.removed:
         click.echo(
             f"published {counted(result.published, 'post')}{skipped}: "

@@ -61,6 +61,7 @@ def publish(
                 files=known.files,
                 next_due=known.next_due,
                 cache=cache,
+                skipped=known.skipped,
             )
         # Imported only now: a publish with nothing to do answers without loading the
         # code that parses posts and renders feeds, pages and digests.

@@ -42,6 +42,7 @@ class PublishResult:
     files: int = 0
     next_due: datetime | None = None  # when the next post dated ahead comes due
     cache: PostCache | None = None  # the posts as loaded, for the next publish to start from
+    skipped: int = 0  # posts that could not be loaded (press check lists why)
 
 
 CODE = [Path(__file__).parent.parent / name for name in ("feeds", "newsletter", "press")]
@@ -75,6 +76,7 @@ class Known:
     files: int
     published: int
     next_due: datetime | None  # when the next post dated ahead comes due
+    skipped: int = 0  # posts that could not be loaded
 
 
 def previous(config: Config) -> dict[str, Any]:
@@ -105,7 +107,7 @@ def unchanged(config: Config, state: dict[str, Any], now: datetime, key: str) ->
             return None
         if stat.st_size != size or stat.st_mtime_ns != mtime:
             return None
-    return Known(len(files), int(state.get("published", 0)), due)
+    return Known(len(files), int(state.get("published", 0)), due, int(state.get("skipped", 0)))
 
 
 def save(
@@ -116,6 +118,7 @@ def save(
     names: list[str],
     published: int,
     outputs: dict[str, str] | None = None,
+    skipped: int = 0,
 ) -> None:
     """Record what this publish was made from and what it left in ``public/``.
 
@@ -134,6 +137,7 @@ def save(
         "next_due": next_due.isoformat() if next_due else None,
         "files": files,
         "published": published,
+        "skipped": skipped,
     }
     write_atomic(config.folder("var") / STATE, json.dumps(state).encode())
 

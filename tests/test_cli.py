@@ -220,3 +220,13 @@ def test_a_mistyped_category_is_named_with_the_nearest_one(project: Path) -> Non
         project, "subscribers", "add", "a@example.com", "--category", "Nonsense", "--new-category"
     )
     assert taken.returncode == 0, taken.stderr
+
+
+def test_posts_that_failed_are_counted_again_when_nothing_changed(project: Path) -> None:
+    (project / "posts" / "broken.md").write_text("---\ntitle: [unclosed\n---\nText.\n")
+    first = run(project, "publish")
+    assert first.returncode == 0
+    assert "published 10 posts, 1 post skipped (press check lists why)" in first.stdout
+    again = run(project, "publish")
+    assert again.stdout.startswith("nothing changed: ")
+    assert "(10 posts, 1 post skipped (press check lists why);" in again.stdout

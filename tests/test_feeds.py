@@ -515,3 +515,13 @@ def test_a_guid_that_is_no_uri_stays_the_rss_guid_and_gives_a_valid_atom_id(site
     assert json.loads(json_feed(site, feed))["items"][0]["id"] == atom.entries[0].id
     uri, _ = _post_with(site, 'guid: "https://old.example.com/?p=12"')
     assert entry_id(site, uri) == "https://old.example.com/?p=12"
+
+
+def test_tags_are_checked_and_reach_the_json_feed(site: Site) -> None:
+    post, _ = _post_with(site, 'tags: [Arctic, "Belt and Road", Arctic, China-Russia]')
+    assert post.tags == ("Arctic", "Belt and Road", "China-Russia")
+    feed = Feed("all", "All", "All posts", "https://chinabystander.com/", (post,))
+    item = json.loads(json_feed(site, feed))["items"][0]
+    assert item["tags"] == ["China-Russia", "Arctic", "Belt and Road"]
+    with pytest.raises(PostError, match=r"tags: each entry must be a name"):
+        _post_with(site, "tags: [[nested]]")
