@@ -103,6 +103,7 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
     from press.lock import LockTimeout
     from press.publish import cpu_processes
     from press.publish import publish as publish_run
+    from press.write import WriteFailed
 
     def waiting(holder: str) -> None:
         click.echo(f"another publish run is going ({holder}); waiting for it", err=True)
@@ -113,7 +114,7 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
         )
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
-    except PostChanged as error:
+    except (PostChanged, WriteFailed) as error:
         raise click.ClickException(str(error)) from None
     failed = result.skipped
     skipped = f", {counted(failed, 'post')} skipped (press check lists why)" if failed else ""

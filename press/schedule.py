@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,6 +27,7 @@ from press.ledger import send_due, weekly_trigger
 from press.lock import FileLock
 from press.mail import open_store
 from press.publish import cpu_processes, publish
+from press.write import WriteFailed
 
 log = logging.getLogger("press.run")
 JOB_ID = "weekly-digest"
@@ -175,6 +176,9 @@ class Publisher:
         except PostChanged as error:  # saved again while being published: try again soon
             log.warning("publish (%s) stopped: %s", reason, error)
             return now
+        except WriteFailed as error:  # a full disk, say: tried again in a minute
+            log.error("publish (%s) failed: %s; trying again in a minute", reason, error)
+            return now + timedelta(minutes=1)
         self.cache = result.cache
         report = result.report
         log.info(

@@ -25,6 +25,12 @@ class WriteReport:
     keys: dict[str, str] = field(default_factory=dict)  # each output's key, by path
 
 
+class WriteFailed(Exception):
+    """A file could not be written (no space left, no permission, a read-only disk): the
+    message names the file and the reason. Nothing half-written is left, and the publish
+    state is not recorded, so the next publish writes everything it has to."""
+
+
 def write_atomic(path: Path, data: bytes, made: set[Path] | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush it, then rename it over.
 
@@ -32,22 +38,28 @@ def write_atomic(path: Path, data: bytes, made: set[Path] | None = None) -> None
     file (it cost a third of a cold publish): after a power cut a file may come back
     empty, and the next publish, which compares bytes, rewrites it.
     """
-    if made is None or path.parent not in made:  # one mkdir a folder, not one a file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(path.parent)
     # A name of our own (process and thread) rather than mkstemp's random tries; O_EXCL
     # still refuses to follow anything already there.
     temporary = str(path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        if made is None or path.parent not in made:  # one mkdir a folder, not one a file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if made is not None:
+                made.add(path.parent)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as error:
+        raise WriteFailed(f"{path}: cannot be written: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            reason = error.strerror or str(error)
+            raise WriteFailed(f"{path}: cannot be written: {reason}") from None
         raise
 
 
