@@ -42,7 +42,19 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PressGroup(click.Group):
+    """Every command: a file that cannot be written is one line naming it, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from press.write import WriteFailed
+
+        try:
+            return super().invoke(ctx)
+        except WriteFailed as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=PressGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bystander-press", prog_name="press")
 @click.option(
     "--config",
@@ -103,7 +115,6 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
     from press.lock import LockTimeout
     from press.publish import cpu_processes
     from press.publish import publish as publish_run
-    from press.write import WriteFailed
 
     def waiting(holder: str) -> None:
         click.echo(f"another publish run is going ({holder}); waiting for it", err=True)
@@ -114,7 +125,7 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
         )
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
-    except (PostChanged, WriteFailed) as error:
+    except PostChanged as error:
         raise click.ClickException(str(error)) from None
     failed = result.skipped
     skipped = f", {counted(failed, 'post')} skipped (press check lists why)" if failed else ""

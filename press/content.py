@@ -31,7 +31,7 @@ from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import PostChanged, Stamp, Stamps, display_path, fingerprint, post_stamps
 from press.shares import FAILED, can_fork, share_out
-from press.write import write_atomic
+from press.write import WriteFailed, write_atomic
 
 log = logging.getLogger(__name__)
 CACHE = "posts-cache"
@@ -135,7 +135,7 @@ def save_cache(config: Config, cache: PostCache) -> None:
         data = pickle.dumps((cache.key, entries), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             write_atomic(folder / f"{number:02}.pickle", data)
-        except OSError as error:  # a full or read-only disk: a slower next publish
+        except WriteFailed as error:  # a full or read-only disk: a slower next publish
             log.warning("the post cache was not saved (%s); the next publish parses again", error)
             return
     cache.stale.clear()
