@@ -38,6 +38,7 @@ class Feed:
     home: str  # the page the feed follows (absolute URL)
     entries: tuple[Post, ...]
     category: Category | None = None
+    budget: int = 0  # bytes of full content the feed may carry; 0: no limit
 
     def path(self, kind: str) -> str:
         """The feed's file path under ``public/``, like ``feeds/all.atom.xml``."""
@@ -85,17 +86,20 @@ def rss_guid(site: Site, post: Post) -> str:
     return post.guid or entry_id(site, post)
 
 
-def plan_feeds(site: Site, posts: Sequence[Post], items: int) -> list[Feed]:
+def plan_feeds(site: Site, posts: Sequence[Post], items: int, budget: int = 0) -> list[Feed]:
     """The site-wide feed and one feed per category that has a post.
 
-    ``posts`` are the published posts, newest first; ``items`` caps each feed (0: all).
+    ``posts`` are the published posts, newest first; ``items`` caps each feed (0: all);
+    ``budget`` is the bytes of full content one feed may carry (``full_entries``).
     """
 
     def cap(entries: Sequence[Post]) -> tuple[Post, ...]:
         return tuple(entries[:items] if items else entries)
 
     title = strip_controls(site.title)
-    feeds = [Feed("all", title, site.description or title, site.absolute("/"), cap(posts))]
+    feeds = [
+        Feed("all", title, site.description or title, site.absolute("/"), cap(posts), None, budget)
+    ]
     for category, entries in by_category(posts).items():
         feeds.append(
             Feed(
@@ -105,9 +109,27 @@ def plan_feeds(site: Site, posts: Sequence[Post], items: int) -> list[Feed]:
                 home=site.absolute(category_path(category)),
                 entries=cap(entries),
                 category=category,
+                budget=budget,
             )
         )
     return feeds
+
+
+def full_entries(feed: Feed) -> int:
+    """How many entries, newest first, carry their full content: as many as fit in the
+    feed's budget; the older ones carry their summary (a reader still gets every entry,
+    and the feed stays small enough for every reader's parser)."""
+    if not feed.budget:
+        return len(feed.entries)
+    used = 0
+    for number, post in enumerate(feed.entries):
+        used += len(content_html(post).encode("utf-8")) + ENTRY_OVERHEAD
+        if used > feed.budget:
+            return number
+    return len(feed.entries)
+
+
+ENTRY_OVERHEAD = 2048  # bytes an entry takes besides its content (title, links, summary)
 
 
 def figure(post: Post) -> str:
@@ -163,7 +185,8 @@ def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
     document.updated(feed.updated)
     document.lastBuildDate(feed.updated)
     _set_links(document, site, feed, "atom", hub)
-    for post in feed.entries:  # newest first, kept in this order
+    full = full_entries(feed)
+    for number, post in enumerate(feed.entries):  # newest first, kept in this order
         entry = document.add_entry(order="append")
         entry.id(entry_id(site, post))
         entry.title(post.title)
@@ -172,7 +195,8 @@ def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
         entry.updated(post.modified)
         entry.author({"name": post.author})
         entry.summary(post.summary or post.title)
-        entry.content(content_html(post), type="html")
+        if number < full:
+            entry.content(content_html(post), type="html")
         entry.comments(permalink(site, post) + "#comments")
         for category in post.categories:
             entry.category(term=category.slug, label=category.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.build import Feed, content_html, entry_id, permalink
+from feeds.build import Feed, content_html, entry_id, full_entries, permalink
 from feeds.model import Post, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -24,16 +24,18 @@ def json_feed(site: Site, feed: Feed, hub: str = "") -> bytes:
     }
     if hub:
         document["hubs"] = [{"type": "WebSub", "url": hub}]
-    document["items"] = [_item(site, post) for post in feed.entries]
+    full = full_entries(feed)
+    document["items"] = [_item(site, post, n < full) for n, post in enumerate(feed.entries)]
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _item(site: Site, post: Post) -> dict[str, Any]:
+def _item(site: Site, post: Post, full: bool = True) -> dict[str, Any]:
+    content = {"content_html": content_html(post)} if full else {"content_text": post.summary}
     item: dict[str, Any] = {
         "id": entry_id(site, post),
         "url": permalink(site, post),
         "title": post.title,
-        "content_html": content_html(post),
+        **content,
         "summary": post.summary or post.title,
         "date_published": post.date.isoformat(),
         "date_modified": post.modified.isoformat(),

@@ -23,6 +23,7 @@ class FeedSettings:
     formats: tuple[str, ...] = ("atom", "rss", "json")
     items: int = 50
     hub: str = ""
+    max_kb: int = 1024  # the full content one feed carries; 0: no limit
 
 
 def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, bytes]:
@@ -53,7 +54,7 @@ def build_site(
 
     ``posts`` are the published posts, newest first.
     """
-    feeds = plan_feeds(site, posts, settings.items)
+    feeds = plan_feeds(site, posts, settings.items, settings.max_kb * 1024)
     for feed in feeds:
         key = output_key("feed", feed.key, settings, posts_key(feed.entries))
         files = functools.cache(functools.partial(feed_files, site, feed, settings))

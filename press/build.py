@@ -28,7 +28,10 @@ from press.write import write_tree
 
 def feed_settings(config: Config) -> FeedSettings:
     return FeedSettings(
-        formats=config.feeds.formats, items=config.feeds.items, hub=config.feeds.hub
+        formats=config.feeds.formats,
+        items=config.feeds.items,
+        hub=config.feeds.hub,
+        max_kb=config.feeds.max_kb,
     )
 
 

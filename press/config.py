@@ -24,6 +24,7 @@ from press.settings import (
     Newsletter,
     Pages,
     Paths,
+    Posts,
     Schedule,
     Smtp,
     Storage,
@@ -52,6 +53,7 @@ class Config:
     path: Path
     site: Site
     paths: Paths
+    posts: Posts
     feeds: Feeds
     pages: Pages
     newsletter: Newsletter

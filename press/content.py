@@ -225,6 +225,15 @@ def load_posts(
         stamp = stamps[name][1]
         if read and stamp is not None:  # a file that could not be read is tried again
             kept[name] = (stamp, parsed)
+    limit = config.posts.max_kb * 1024
+    for name, (_, stamp) in stamps.items():
+        if limit and stamp is not None and stamp[0] > limit:
+            size = f"{stamp[0] // 1024:,} KB"
+            message = (
+                f"the file is {size}, over posts.max_kb ({config.posts.max_kb:,} KB): feeds "
+                "carry its summary once it passes feeds.max_kb, and mail clients may cut it"
+            )
+            results.append(Parsed(None, (Problem(name, None, message, "warning"),)))
     if cache is not None:
         for name in kept.keys() ^ cache.entries.keys():  # new files, and files gone
             cache.stale.add(shard(name))

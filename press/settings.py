@@ -186,6 +186,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("paths", "public", "public", nonempty, "Where the site is written."),
     Setting("paths", "templates", "templates", nonempty, "Where the templates are."),
     Setting("paths", "var", "var", nonempty, "Where state lives: the database, the outbox."),
+    Setting(
+        "posts",
+        "max_kb",
+        512,
+        count,
+        "KB a post's file may be before press check warns about it; 0: no limit.",
+    ),
     Setting("feeds", "formats", ["atom", "rss", "json"], formats, "Which feed formats to write."),
     Setting("feeds", "items", 50, count, "Entries per feed, newest first; 0 means all."),
     Setting(
@@ -196,6 +203,13 @@ SETTINGS: tuple[Setting, ...] = (
         "A post's path: {year}, {month}, {day}, {slug}.",
     ),
     Setting("feeds", "hub", "", optional_url, "A WebSub hub to announce feeds to; empty: none."),
+    Setting(
+        "feeds",
+        "max_kb",
+        1024,
+        count,
+        "KB of full content a feed carries; older entries carry their summary. 0: no limit.",
+    ),
     Setting(
         "pages", "enabled", True, flag, "Write post, category and home pages (feeds only: false)."
     ),
@@ -335,11 +349,17 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class Posts:
+    max_kb: int
+
+
+@dataclass(frozen=True)
 class Feeds:
     formats: tuple[str, ...]
     items: int
     permalink: str
     hub: str
+    max_kb: int
 
 
 @dataclass(frozen=True)
@@ -406,6 +426,7 @@ class Schedule:
 
 SECTIONS: dict[str, type] = {
     "paths": Paths,
+    "posts": Posts,
     "feeds": Feeds,
     "pages": Pages,
     "newsletter": Newsletter,

@@ -230,3 +230,20 @@ def test_posts_that_failed_are_counted_again_when_nothing_changed(project: Path)
     again = run(project, "publish")
     assert again.stdout.startswith("nothing changed: ")
     assert "(10 posts, 1 post skipped (press check lists why);" in again.stdout
+
+
+def test_a_big_post_is_a_warning_and_its_feed_stays_small(project: Path) -> None:
+    body = "A long paragraph of commentary. " * 20_000  # 640,000 bytes
+    (project / "posts" / "big.md").write_text(
+        f"---\ntitle: Big\ndate: 2022-09-17T09:00:00+01:00\ncategories: [China-Russia]\n---\n{body}"
+    )
+    checked = run(project, "check")
+    assert checked.returncode == 0
+    assert "posts/big.md: warning: the file is 625 KB, over posts.max_kb (512 KB)" in (
+        checked.stdout
+    )
+    toml = project / "press.toml"
+    toml.write_text(toml.read_text().replace("items = 50", "items = 50\nmax_kb = 300"))
+    assert run(project, "publish").returncode == 0
+    feed = (project / "public" / "feeds" / "all.atom.xml").read_bytes()
+    assert len(feed) < 300 * 1024 and b"<title>Big</title>" in feed

@@ -525,3 +525,28 @@ def test_tags_are_checked_and_reach_the_json_feed(site: Site) -> None:
     assert item["tags"] == ["China-Russia", "Arctic", "Belt and Road"]
     with pytest.raises(PostError, match=r"tags: each entry must be a name"):
         _post_with(site, "tags: [[nested]]")
+
+
+def test_a_huge_post_never_makes_a_feed_past_its_size_limit(site: Site) -> None:
+    import dataclasses
+
+    from lxml import etree
+
+    post, _ = _post_with(site, "slug: huge")
+    huge = dataclasses.replace(post, body="A long paragraph. " * 600_000)  # 10 MB
+    earlier = datetime(2022, 9, 10, 8, tzinfo=UTC)
+    small = dataclasses.replace(post, slug="small", body="Small and whole.", date=earlier)
+    feed = Feed(
+        "all", "All", "All posts", "https://chinabystander.com/", (huge, small), None, 1 << 20
+    )
+    files = {**xml_feeds(site, feed, ("atom", "rss")), "json": json_feed(site, feed)}
+    for kind, data in files.items():
+        assert len(data) < 1 << 20, kind
+        assert b"Small and whole." in data
+        if kind != "json":
+            etree.fromstring(data)  # lxml's default parser reads it ("Text node too long" not)
+            assert not feedparser.parse(data).bozo
+    item = json.loads(files["json"])["items"][0]
+    assert "content_html" not in item and item["content_text"] == huge.summary
+    unlimited = Feed("all", "All", "All posts", "https://chinabystander.com/", (small,))
+    assert b"Small and whole." in json_feed(site, unlimited)
