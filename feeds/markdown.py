@@ -42,10 +42,16 @@ def sanitise_html(html: str, base_url: str | None = None) -> str:
     )
 
 
+# The bidi embeddings and overrides (U+202A–U+202E), which make text read other than it
+# is written, leave bodies; isolates and marks stay (a writer of Hebrew or Arabic needs
+# them, and HTML's paragraphs end their reach).
+_OVERRIDES = dict.fromkeys(range(0x202A, 0x202F))
+
+
 def render_markdown(text: str, base_url: str | None = None) -> str:
     """A post body's Markdown (CommonMark, with tables and strikethrough) as sanitised
-    HTML with absolute links."""
-    return sanitise_html(pyromark.html(text, options=_OPTIONS), base_url)
+    HTML with absolute links, without bidi overrides."""
+    return sanitise_html(pyromark.html(text.translate(_OVERRIDES), options=_OPTIONS), base_url)
 
 
 def summarise_html(html: str, limit: int = SUMMARY_LIMIT) -> str:

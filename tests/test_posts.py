@@ -326,7 +326,8 @@ def test_bidi_and_invisible_characters_leave_titles_names_and_summaries(site: Si
     post = parse_post("posts/x.md", text.encode(), site)
     assert post.title == "Invoice gpj.exe now"
     assert post.author == "Ann Lee" and post.summary == "Brief summary"
-    assert "\u202e" in post.markdown  # the body is the author's own, as written
+    assert "\u202e" in post.markdown  # the Markdown is the author's own, as written
+    assert "\u202e" not in post.html  # the override does not reach what readers see
     persian_text = text.replace("Invoice \u202egpj.exe \u200bnow", "می\u200cخواهم")
     persian_text = persian_text.replace("categories:", "slug: persian\ncategories:")
     persian = parse_post("posts/y.md", persian_text.encode(), site)
