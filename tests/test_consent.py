@@ -28,6 +28,7 @@ from press.pipeline import run_digest
 from tests.servers import free_port
 from tests.smtp_server import SmtpHandler, smtp_server
 from tests.test_web import KEY, NOW, csrf_of, link_in, make_config, serving, subscribe
+from tests.waiting import wait_for
 
 PRESS = str(Path(sys.executable).parent / "press")
 
@@ -116,15 +117,6 @@ def test_an_old_confirmation_link_cannot_bring_back_someone_who_left(project: Pa
             page = client.get(fresh)
             assert client.post(fresh, data={"csrf": csrf_of(page.text)}).status_code == 200
             assert status(config) == "confirmed"
-
-
-def wait_for(condition: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def test_the_links_in_a_digest_name_no_address(project: Path) -> None:

@@ -28,6 +28,7 @@ from press.schedule import lock_key, run
 from tests.servers import free_port
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
 from tests.test_delivery import subscribe
+from tests.waiting import wait_for
 
 KEY = "ledger test key, long enough to sign with"
 PRESS = str(Path(sys.executable).parent / "press")
@@ -149,15 +150,6 @@ def press_run(project: Path, **environment: str) -> Iterator[subprocess.Popen[by
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
         log.close()
-
-
-def wait_for(condition: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"not within {timeout} s")
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from press.schedule import run, weekly_trigger
 from tests.conftest import LONDON
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
 from tests.test_delivery import subscribe
+from tests.waiting import wait_for
 
 KEY = "schedule test key, long enough to sign with"
 POLL = 1.0
@@ -55,15 +56,6 @@ def press_run(project: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
                 process.kill()
                 process.wait()
         log.close()
-
-
-def wait_for(condition: object, timeout: float) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if condition():  # type: ignore[operator]
-            return time.monotonic() - start
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def titles(project: Path) -> list[str]:

@@ -30,6 +30,7 @@ from press.serve import build_app
 from press.templates import template_env
 from tests.servers import free_port
 from tests.smtp_server import SmtpHandler, smtp_server
+from tests.waiting import wait_for
 
 KEY = "web test key, long enough to sign with"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -63,13 +64,6 @@ def make_config(project: Path, smtp_url: str = "", database_url: str = "") -> Co
     config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
     publish(config, NOW)
     return config
-
-
-def wait_until(condition: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.02)
 
 
 def pending(config: Config, email: str = "a@example.com") -> tuple[int, int]:
@@ -119,7 +113,7 @@ def test_subscribe_confirm_send_and_one_click_unsubscribe(project: Path, databas
         with serving(config) as base, httpx.Client(base_url=base) as client:
             answer = subscribe(client, "Reader@Example.com")
             assert answer.status_code == 200 and "Check your inbox" in answer.text
-            wait_until(lambda: len(handler.received) == 1)  # sent after the answer
+            wait_for(lambda: len(handler.received) == 1)  # sent after the answer
             [confirmation] = handler.received
             assert confirmation.recipients == ["reader@example.com"]
             confirm_path = link_in(confirmation.data, "confirm")
