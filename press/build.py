@@ -21,6 +21,7 @@ from press import state
 from press.config import Config
 from press.content import PostCache, cache_key, load_posts, open_cache, save_cache
 from press.files import Stamps
+from press.shares import Sharing
 from press.state import PublishResult
 from press.templates import template_env
 from press.write import write_tree
@@ -75,7 +76,7 @@ def build_site_files(
     build: str,
     key: str,
     force: bool,
-    processes: int,
+    sharing: Sharing,
     kept: PostCache | None = None,
 ) -> PublishResult:
     """Build and write the site from ``stamps`` (the posts found), given ``last`` (what
@@ -91,7 +92,7 @@ def build_site_files(
         cache = kept
     else:
         cache = open_cache(config)
-    loaded = load_posts(config, cache, stamps, processes)
+    loaded = load_posts(config, cache, stamps, sharing)
     posts = published(loaded.posts, now)
     settings = feed_settings(config)
     env = template_env(config)
@@ -101,7 +102,7 @@ def build_site_files(
     )
     reuse = (lambda output: False) if force else state.reusable(config, last, build)
     manifest = var / "public-manifest.json"
-    report = write_tree(config.folder("public"), files, manifest, reuse, processes)
+    report = write_tree(config.folder("public"), files, manifest, reuse, sharing)
     names = report.written + report.unchanged
     due = next_due(loaded.posts, now)
     skipped = len(loaded.failed)

@@ -93,10 +93,10 @@ def check(obj: Context) -> None:
     # The last publish's post cache, read only: files unchanged since are not parsed again.
     from newsletter.digest import unknown_category
     from press.content import load_posts, open_cache
-    from press.publish import cpu_processes
+    from press.shares import one_a_core
 
     config = obj.config
-    loaded = load_posts(config, open_cache(config), processes=cpu_processes())
+    loaded = load_posts(config, open_cache(config), sharing=one_a_core())
     why = unknown_category(loaded.posts, config.newsletter.category)
     if why:  # a digest that would never have anything to send
         click.echo(f"{config.path.name}: newsletter.category: {why}")
@@ -113,15 +113,15 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
     """Write every feed, page and index (only files whose content changed)."""
     from press.files import PostChanged
     from press.lock import LockTimeout
-    from press.publish import cpu_processes
     from press.publish import publish as publish_run
+    from press.shares import one_a_core
 
     def waiting(holder: str) -> None:
         click.echo(f"another publish run is going ({holder}); waiting for it", err=True)
 
     try:
         result = publish_run(
-            obj.config, utc_now(), on_wait=waiting, force=force, processes=cpu_processes()
+            obj.config, utc_now(), on_wait=waiting, force=force, sharing=one_a_core()
         )
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None

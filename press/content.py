@@ -30,7 +30,7 @@ from feeds.model import Loaded, Parsed, Post, Site
 from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import PostChanged, Stamp, Stamps, display_path, fingerprint, post_stamps
-from press.shares import FAILED, can_fork, share_out
+from press.shares import FAILED, NOT_SHARED, Sharing, share_out
 from press.write import WriteFailed, write_atomic
 
 log = logging.getLogger(__name__)
@@ -141,9 +141,6 @@ def save_cache(config: Config, cache: PostCache) -> None:
     cache.stale.clear()
 
 
-PARALLEL_FROM = 2000  # files to parse before it pays to start processes for them
-
-
 Result = tuple[Parsed, bool]  # the file's posts and problems; whether it could be read
 
 
@@ -165,7 +162,9 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
     return results
 
 
-def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1) -> list[Result]:
+def parse_files(
+    files: Sequence[tuple[str, str]], site: Site, sharing: Sharing = NOT_SHARED
+) -> list[Result]:
     """``read_and_parse``, shared by this process and ``processes - 1`` others when there
     are many files (a cold publish of a big site); the results come back in the order of
     ``files``.
@@ -174,14 +173,15 @@ def parse_files(files: Sequence[tuple[str, str]], site: Site, processes: int = 1
     the parent's main module, which a program embedding press may not expect. If the
     processes fail to start or die, the files are parsed here instead.
     """
-    if len(files) < PARALLEL_FROM or processes < 2:
+    if len(files) < sharing.parse_from or sharing.processes < 2:
         return read_and_parse(files, site)
     # forkserver is the safe way from a process that runs threads (the scheduler).
-    method = "fork" if can_fork() else "forkserver"
+    method = "fork" if sharing.may_fork() else "forkserver"
     try:
-        return share_out(functools.partial(read_and_parse, site=site), files, processes, method)
+        return share_out(functools.partial(read_and_parse, site=site), files, sharing, method)
     except FAILED as error:
-        log.warning("parsing in %d processes failed (%s); parsing here", processes, error)
+        count = sharing.processes
+        log.warning("parsing in %d processes failed (%s); parsing here", count, error)
         return read_and_parse(files, site)
 
 
@@ -195,7 +195,7 @@ def load_posts(
     config: Config,
     cache: PostCache | None = None,
     stamps: Stamps | None = None,
-    processes: int = 1,
+    sharing: Sharing = NOT_SHARED,
 ) -> Loaded:
     """Every post under the posts folder, with every problem met on the way.
 
@@ -219,7 +219,7 @@ def load_posts(
             results.append(known[1])
         else:
             todo.append((name, path))
-    for (name, path), (parsed, read) in zip(todo, parse_files(todo, site, processes), strict=True):
+    for (name, path), (parsed, read) in zip(todo, parse_files(todo, site, sharing), strict=True):
         _found(parsed, path)
         results.append(parsed)
         stamp = stamps[name][1]

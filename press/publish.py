@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -12,18 +11,14 @@ from press import state
 from press.config import Config
 from press.files import Stamps, post_stamps
 from press.lock import held
+from press.shares import NOT_SHARED, Sharing
 from press.state import PublishResult
 from press.write import WriteReport
 
 if TYPE_CHECKING:
     from press.content import PostCache
 
-__all__ = ["PublishResult", "cpu_processes", "publish"]
-
-
-def cpu_processes() -> int:
-    """How many processes the press command parses posts in: one a core, up to four."""
-    return min(os.cpu_count() or 1, 4)
+__all__ = ["PublishResult", "publish"]
 
 
 def publish(
@@ -31,15 +26,16 @@ def publish(
     now: datetime,
     on_wait: Callable[[str], None] = lambda holder: None,
     force: bool = False,
-    processes: int = 1,
+    sharing: Sharing = NOT_SHARED,
     cache: PostCache | None = None,
     stamps: Stamps | None = None,
 ) -> PublishResult:
     """Load the posts, build every file and write what changed, under the publish lock.
 
     When nothing it reads has changed since the last publish (``press.state``), it returns
-    at once without loading a post; ``force`` builds everything anyway. ``processes``
-    (the ``press`` command gives one a core) parse a big site's posts in parallel.
+    at once without loading a post; ``force`` builds everything anyway. ``sharing``
+    (the ``press`` command gives one process a core) parses and makes a big site's files in
+    parallel.
     ``cache``: the ``cache`` of an earlier result in this process (``press run`` keeps
     it), instead of reading ``var/posts-cache/`` again; ``stamps``: the posts' stamps when
     the caller has just taken them (``press run``'s watcher), instead of again.
@@ -67,4 +63,4 @@ def publish(
         # code that parses posts and renders feeds, pages and digests.
         from press.build import build_site_files
 
-        return build_site_files(config, now, stamps, last, build, key, force, processes, cache)
+        return build_site_files(config, now, stamps, last, build, key, force, sharing, cache)

@@ -26,7 +26,8 @@ from press.files import PostChanged, Stamps, files_below, post_stamps
 from press.ledger import send_due, weekly_trigger
 from press.lock import FileLock
 from press.mail import open_store
-from press.publish import cpu_processes, publish
+from press.publish import publish
+from press.shares import one_a_core
 from press.write import WriteFailed
 
 log = logging.getLogger("press.run")
@@ -171,7 +172,7 @@ class Publisher:
         # Called when something changed or came due. The scheduler is the press command.
         try:
             result = publish(
-                self.config, now, processes=cpu_processes(), cache=self.cache, stamps=stamps
+                self.config, now, sharing=one_a_core(), cache=self.cache, stamps=stamps
             )
         except PostChanged as error:  # saved again while being published: try again soon
             log.warning("publish (%s) stopped: %s", reason, error)

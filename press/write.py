@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds.output import Output
-from press.shares import FAILED, can_fork, share_out
+from press.shares import FAILED, NOT_SHARED, Sharing, share_out
 
 
 @dataclass
@@ -70,7 +70,6 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
-MAKE_APART_FROM = 16  # outputs to make before it pays to fork processes for them
 _MAKING: list[tuple[Path, Output]] = []  # what forked children make: they inherit it
 
 
@@ -88,14 +87,14 @@ def _put_share(indices: list[int]) -> list[bool]:
     return [_put(*_MAKING[i], made) for i in indices]
 
 
-def _put_all(todo: list[tuple[Path, Output]], processes: int) -> list[bool]:
+def _put_all(todo: list[tuple[Path, Output]], sharing: Sharing) -> list[bool]:
     """``_put`` each output; shared with forked processes when there are many."""
     made: set[Path] = set()
-    if processes < 2 or len(todo) < MAKE_APART_FROM or not can_fork():
+    if sharing.processes < 2 or len(todo) < sharing.make_from or not sharing.may_fork():
         return [_put(path, output, made) for path, output in todo]
     _MAKING[:] = todo
     try:
-        return share_out(_put_share, range(len(todo)), processes, "fork")
+        return share_out(_put_share, range(len(todo)), sharing, "fork")
     except FAILED:  # make them here; a file a child wrote counts as written
         return [_put(path, output, made) or True for path, output in todo]
     finally:
@@ -107,14 +106,14 @@ def write_tree(
     outputs: Iterable[Output],
     manifest: Path,
     reuse: Callable[[Output], bool] = lambda output: False,
-    processes: int = 1,
+    sharing: Sharing = NOT_SHARED,
 ) -> WriteReport:
     """Make ``root`` hold ``outputs``: write what changed, remove what we wrote before and
     no longer produce. Files we never wrote (a favicon the user put there) are left alone.
 
     An output that ``reuse`` accepts is left as it is on disk without being made.
-    ``manifest`` records the paths written, for the next run's removals. ``processes``
-    share the making of many outputs.
+    ``manifest`` records the paths written, for the next run's removals. ``sharing``
+    shares the making of many outputs with child processes.
     """
     report = WriteReport()
     produced: set[str] = set()
@@ -130,7 +129,7 @@ def write_tree(
             report.reused += 1
         else:
             todo.append((root / name, output))
-    for (_, output), written in zip(todo, _put_all(todo, processes), strict=True):
+    for (_, output), written in zip(todo, _put_all(todo, sharing), strict=True):
         (report.written if written else report.unchanged).append(output.name)
     report.written.sort()
     report.unchanged.sort()

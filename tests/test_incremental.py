@@ -6,7 +6,6 @@ the files a clean build in an empty folder would make.
 
 from __future__ import annotations
 
-import concurrent.futures
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from feeds.posts import parse_source
 from press.config import Config, load_config
 from press.files import PostChanged
 from press.publish import PublishResult, publish
+from press.shares import Sharing
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -221,11 +221,9 @@ def test_parsing_in_several_processes_gives_the_same_site(
     expected = tree(project / "public")
     shutil.rmtree(project / "public")
     shutil.rmtree(project / "var")
-    monkeypatch.setattr(press.content, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(press.write, "MAKE_APART_FROM", 2)
-    for module in (press.content, press.write):  # whatever threads earlier tests left
-        monkeypatch.setattr(module, "can_fork", lambda: fork)
-    parallel = publish(load_config(project / "press.toml"), NOW, processes=2)
+    # Whatever threads earlier tests left, fork or not as asked.
+    sharing = Sharing(processes=2, parse_from=2, make_from=2, may_fork=lambda: fork)
+    parallel = publish(load_config(project / "press.toml"), NOW, sharing=sharing)
     assert tree(project / "public") == expected
     assert parallel.loaded.problems == serial.loaded.problems
     assert [p.path for p in serial.loaded.errors] == ["posts/bad.md"]
@@ -237,13 +235,12 @@ def test_processes_that_cannot_start_fall_back_to_parsing_here(
 ) -> None:
     expected = run(project)
     shutil.rmtree(project / "var")
-    monkeypatch.setattr(press.content, "PARALLEL_FROM", 2)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", broken)
-    result = publish(load_config(project / "press.toml"), NOW, processes=2)
+    sharing = Sharing(processes=2, parse_from=2, pool=broken)
+    result = publish(load_config(project / "press.toml"), NOW, sharing=sharing)
     assert result.published == expected.published == 10
     assert "parsing in 2 processes failed" in caplog.text
 

@@ -3,16 +3,19 @@ with forked processes; children that fail leave the work to this process."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import os
 from pathlib import Path
 
 import pytest
 
-import press.write
 from feeds.output import Output
-from press.write import MAKE_APART_FROM, write_tree
+from press.shares import Sharing
+from press.write import write_tree
+
+MAKE_APART_FROM = Sharing().make_from
+# Two processes, and forking allowed whatever threads an earlier test left running.
+TWO = Sharing(processes=2, may_fork=lambda: True)
 
 
 def make(tag: str, i: int, makers: Path) -> bytes:
@@ -35,16 +38,14 @@ def contents(root: Path) -> dict[str, str]:
 def test_shared_making_writes_what_making_here_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Threads an earlier test left would make write_tree make everything here.
-    monkeypatch.setattr(press.write, "can_fork", lambda: True)
     count, here, shared = MAKE_APART_FROM * 2, tmp_path / "here", tmp_path / "shared"
     alone = write_tree(tmp_path / "a", outputs(count, "x", here), tmp_path / "a.json")
-    both = write_tree(tmp_path / "b", outputs(count, "x", shared), tmp_path / "b.json", processes=2)
+    both = write_tree(tmp_path / "b", outputs(count, "x", shared), tmp_path / "b.json", sharing=TWO)
     assert both.written == alone.written and len(both.written) == count
     assert contents(tmp_path / "b") == contents(tmp_path / "a")
     assert len(list(here.iterdir())) == 1 and len(list(shared.iterdir())) == 2  # and a child
     changed = outputs(count, "y", shared)[:5] + outputs(count, "x", shared)[5:]
-    again = write_tree(tmp_path / "b", changed, tmp_path / "b.json", processes=2)
+    again = write_tree(tmp_path / "b", changed, tmp_path / "b.json", sharing=TWO)
     assert again.written == sorted(o.name for o in changed[:5])
     assert len(again.unchanged) == count - 5
 
@@ -55,22 +56,20 @@ def test_children_that_fail_leave_the_making_here(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", broken)
     count = MAKE_APART_FROM + 1
     items = outputs(count, "x", tmp_path / "makers")
-    report = write_tree(tmp_path / "out", items, tmp_path / "m.json", processes=2)
+    sharing = Sharing(processes=2, may_fork=lambda: True, pool=broken)
+    report = write_tree(tmp_path / "out", items, tmp_path / "m.json", sharing=sharing)
     assert len(report.written) == count and len(contents(tmp_path / "out")) == count
 
 
 def test_an_error_in_a_child_stops_the_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(press.write, "can_fork", lambda: True)
-
     def fail() -> bytes:
         raise RuntimeError("posts/x.md: changed during the publish; publish again")
 
     items = outputs(MAKE_APART_FROM * 2, "x", tmp_path / "makers")
     items[1] = Output("bad.txt", "bad", fail)  # the child's share: odd positions
     with pytest.raises(RuntimeError, match=r"posts/x\.md: changed during the publish"):
-        write_tree(tmp_path / "out", items, tmp_path / "m.json", processes=2)
+        write_tree(tmp_path / "out", items, tmp_path / "m.json", sharing=TWO)
