@@ -42,12 +42,6 @@ def escape_controls(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def counted(number: int, noun: str, plural: str = "") -> str:
-    """A count for a message a person reads: ``1 post``, ``2 posts``, ``1,416 posts``
-    (``plural`` when adding an s will not do)."""
-    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
-
-
 def plain_text(text: str) -> str:
     """Text with tags stripped, entities decoded, controls removed and spaces folded."""
     text = _TAG.sub("", text)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from feeds.text import counted, slugify
+from feeds.counts import counted
 from press.clock import utc_now
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
@@ -272,6 +272,7 @@ def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> li
     """The categories asked for (default: the newsletter's); one that no post is filed
     under is refused, naming the nearest, unless ``new`` (--new-category)."""
     if names and not new:
+        from feeds.text import slugify
         from newsletter.digest import unknown_category
         from press.content import load_posts, open_cache
 

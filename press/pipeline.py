@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from feeds.text import counted
+from feeds.counts import counted
 from newsletter.deliver import DeliveryReport
 from newsletter.digest import unknown_category
 from newsletter.ledger import DigestRecord, delivery_counts, find_digest

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.model import SUBJECT_FIELDS
@@ -336,25 +336,23 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-# The settings as typed, frozen sections: ``config.feeds.formats``, never a string lookup.
-# Each section's fields are the table's keys of that section, in order (a test checks).
+# The settings as typed, immutable sections: ``config.feeds.formats``, never a string
+# lookup. Each section's fields are the table's keys of that section, in order (a test
+# checks). NamedTuples: a dataclass each cost a command 0.7 ms to define.
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
     posts: str
     public: str
     templates: str
     var: str
 
 
-@dataclass(frozen=True)
-class Posts:
+class Posts(NamedTuple):
     max_kb: int
 
 
-@dataclass(frozen=True)
-class Feeds:
+class Feeds(NamedTuple):
     formats: tuple[str, ...]
     items: int
     permalink: str
@@ -362,16 +360,14 @@ class Feeds:
     max_kb: int
 
 
-@dataclass(frozen=True)
-class Pages:
+class Pages(NamedTuple):
     enabled: bool
     per_page: int
     content: str
     home_items: int
 
 
-@dataclass(frozen=True)
-class Newsletter:
+class Newsletter(NamedTuple):
     category: str
     sender: str
     reply_to: str
@@ -382,19 +378,16 @@ class Newsletter:
     archive: bool
 
 
-@dataclass(frozen=True)
-class Storage:
+class Storage(NamedTuple):
     url: str
 
 
-@dataclass(frozen=True)
-class Smtp:
+class Smtp(NamedTuple):
     url: str
     timeout: float
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     connections: int
     processes: int
     rate: float
@@ -405,20 +398,17 @@ class Delivery:
     lease_seconds: int
 
 
-@dataclass(frozen=True)
-class Subscribers:
+class Subscribers(NamedTuple):
     confirm_hours: int
 
 
-@dataclass(frozen=True)
-class Dkim:
+class Dkim(NamedTuple):
     selector: str
     domain: str
     key_file: str
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     digest: str
     grace_hours: float
     poll_seconds: float

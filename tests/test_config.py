@@ -82,17 +82,15 @@ def test_validate_reports_every_problem_at_once() -> None:
 
 
 def test_each_typed_section_holds_exactly_its_settings(project: Path) -> None:
-    import dataclasses
-
     from press.settings import SECTIONS, SETTINGS
 
     for section, kind in SECTIONS.items():
         keys = [s.key for s in SETTINGS if s.section == section]
-        assert [f.name for f in dataclasses.fields(kind)] == keys, section
+        assert list(kind._fields) == keys, section  # type: ignore[attr-defined]
     assert {s.section for s in SETTINGS} == {*SECTIONS, "site"}
     config = load_config(project / "press.toml")
     assert config.feeds.formats == ("atom", "rss", "json")
     assert config.newsletter.category == "China-Russia"
     assert config.delivery.connections == 4 and config.schedule.grace_hours == 12
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         config.feeds.items = 3  # type: ignore[misc]

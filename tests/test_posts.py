@@ -308,7 +308,7 @@ def test_the_unsafe_markup_finder_finds() -> None:
 
 
 def test_counts_in_messages_agree_with_their_number() -> None:
-    from feeds.text import counted
+    from feeds.counts import counted
 
     assert [counted(n, "post") for n in (0, 1, 2, 1416)] == [
         "0 posts", "1 post", "2 posts", "1,416 posts",
