@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import chain
-from typing import Any
 
 from jinja2 import Environment
 
@@ -17,12 +16,11 @@ from feeds.pages import PageSettings
 from feeds.select import next_due, published
 from feeds.site import FeedSettings, build_site
 from newsletter.model import Week
-from press import state
+from press import incremental
 from press.config import Config
-from press.content import PostCache, cache_key, load_posts, open_cache, save_cache
-from press.files import Stamps
-from press.shares import Sharing
-from press.state import PublishResult
+from press.content import load_posts
+from press.incremental import Inputs, PostCache, PublishResult, save_cache
+from press.shares import NOT_SHARED, Sharing
 from press.templates import template_env
 from press.write import write_tree
 
@@ -71,53 +69,48 @@ def is_feed(path: str) -> bool:
 def build_site_files(
     config: Config,
     now: datetime,
-    stamps: Stamps,
-    last: dict[str, Any],
-    build: str,
-    key: str,
-    force: bool,
-    sharing: Sharing,
-    kept: PostCache | None = None,
+    inputs: Inputs,
+    cache: PostCache,
+    force: bool = False,
+    sharing: Sharing = NOT_SHARED,
 ) -> PublishResult:
-    """Build and write the site from ``stamps`` (the posts found), given ``last`` (what
-    the last publish recorded), ``build`` (``state.build_key``) and ``key``
-    (``state.inputs_key``). ``force``: without the post cache, every file made anew.
-    ``kept``: the post cache as an earlier publish in this process left it."""
-    var = config.folder("var")
-    # --force: a clean build, without the post cache or any file left as it was.
-    key_now = cache_key(config)
-    if force:
-        cache = PostCache(key_now)
-    elif kept is not None and kept.key == key_now:
-        cache = kept
-    else:
-        cache = open_cache(config)
-    loaded = load_posts(config, cache, stamps, sharing)
+    """Load the posts (parsing those ``cache`` does not hold as they are), build every
+    file, write those that changed (with ``force``, make every one anew), record what was
+    made from what (``press.incremental``) and tell a WebSub hub of the feeds that
+    changed."""
+    loaded = load_posts(config, cache, inputs.stamps, sharing)
     posts = published(loaded.posts, now)
-    settings = feed_settings(config)
     env = template_env(config)
     files = chain(
-        build_site(config.site, posts, settings, env, page_settings(config)),
+        build_site(config.site, posts, feed_settings(config), env, page_settings(config)),
         digest_archive(config, posts, env, now),
     )
-    reuse = (lambda output: False) if force else state.reusable(config, last, build)
-    manifest = var / "public-manifest.json"
+    reuse = incremental.reusable(config, inputs, force)
+    manifest = config.folder("var") / "public-manifest.json"
     report = write_tree(config.folder("public"), files, manifest, reuse, sharing)
-    names = report.written + report.unchanged
-    due = next_due(loaded.posts, now)
-    skipped = len(loaded.failed)
     result = PublishResult(
-        loaded, len(posts), report, files=len(names), next_due=due, cache=cache, skipped=skipped
+        loaded,
+        len(posts),
+        report,
+        files=len(report.written) + len(report.unchanged),
+        next_due=next_due(loaded.posts, now),
+        cache=cache,
+        skipped=len(loaded.failed),
     )
-    outputs = state.output_keys(build, report.keys)
-    state.save(config, key, now, due, names, len(posts), outputs, skipped)
+    incremental.record(config, inputs, now, result)
     if cache.changed:  # a post parsed, or one gone: the next load needs to know
         save_cache(config, cache)
-    if settings.hub:
-        from press.websub import announce  # urllib's HTTP client: only for a site with a hub
-
-        changed = [config.site.absolute(p) for p in report.written if is_feed(p)]
-        result.announced, result.announce_failed = announce(
-            settings.hub, changed, var / "websub-pending.json"
-        )
+    if config.feeds.hub:
+        announce_feeds(config, report.written, result)
     return result
+
+
+def announce_feeds(config: Config, written: list[str], result: PublishResult) -> None:
+    """Tell the WebSub hub of each feed written; those it could not be told of are kept
+    in ``var/`` for the next publish to try again."""
+    from press.websub import announce  # urllib's HTTP client: only for a site with a hub
+
+    changed = [config.site.absolute(p) for p in written if is_feed(p)]
+    result.announced, result.announce_failed = announce(
+        config.feeds.hub, changed, config.folder("var") / "websub-pending.json"
+    )

@@ -92,7 +92,8 @@ def check(obj: Context) -> None:
     """Validate press.toml and every post; list problems by file and line."""
     # The last publish's post cache, read only: files unchanged since are not parsed again.
     from newsletter.digest import unknown_category
-    from press.content import load_posts, open_cache
+    from press.content import load_posts
+    from press.incremental import open_cache
     from press.shares import one_a_core
 
     config = obj.config
@@ -274,7 +275,8 @@ def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> li
     if names and not new:
         from feeds.text import slugify
         from newsletter.digest import unknown_category
-        from press.content import load_posts, open_cache
+        from press.content import load_posts
+        from press.incremental import open_cache
 
         posts = load_posts(config, open_cache(config)).posts
         for name in names:

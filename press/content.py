@@ -1,58 +1,30 @@
 """Loading the project's posts: the files read by ``press``, parsed by ``feeds``.
 
-A publish keeps what it parsed in ``var/posts-cache/``: each post (with its summary,
-once made) under its path, size and modification time, spread over a few files by a
-hash of the path so that a change rewrites one of them. Neither the cache nor the
-parsing processes carry a post's Markdown: each post's body is a ``FileBody``, which reads
-it back from its file when it is first rendered (most posts of a big site are not, in a
-publish). ``feeds`` is handed that source and opens nothing itself.
-
-The next load reads and parses only the files whose size or time changed, and takes
-the rest from there. A cache file is ignored when the site settings or press's code
-changed since it was written, or it cannot be read: that costs time, never a wrong post.
+Each post's body is a ``FileBody``, which reads it back from its file when it is first
+rendered (most posts of a big site are not, in a publish): neither the post cache
+(``press.incremental``) nor the parsing processes carry a post's Markdown. ``feeds`` is
+handed that source and opens nothing itself. With the post cache, only the files whose
+size or time changed are read and parsed again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 import logging
-import pickle
-import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from feeds.errors import Problem
 from feeds.model import Loaded, Parsed, Post, Site
 from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
-from press.files import PostChanged, Stamp, Stamps, display_path, fingerprint, post_stamps
+from press.files import PostChanged, Stamp, Stamps, display_path, post_stamps
+from press.incremental import PostCache, shard
 from press.shares import FAILED, NOT_SHARED, Sharing, share_out
-from press.write import WriteFailed, write_atomic
 
 log = logging.getLogger(__name__)
-CACHE = "posts-cache"
-SHARDS = 16
-CODE = Path(__file__).parent.parent / "feeds"
-
-Entry = tuple[Stamp, Parsed]
-
-
-@dataclass
-class PostCache:
-    """Parsed files by display path, with the stamp each was parsed at, and which of
-    the cache files no longer match what is here (to be written)."""
-
-    key: str
-    entries: dict[str, Entry] = field(default_factory=dict)
-    stale: set[int] = field(default_factory=lambda: set(range(SHARDS)))
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.stale)
 
 
 @dataclass
@@ -89,56 +61,6 @@ def with_file_body(post: Post, path: str) -> Post:
     """The post with its body as a ``FileBody`` of ``path`` (the text kept while here)."""
     text = post.body if isinstance(post.body, str) else None
     return dataclasses.replace(post, body=FileBody(post.source, path, post.fingerprint, text))
-
-
-def shard(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8")) % SHARDS
-
-
-def cache_key(config: Config) -> str:
-    """What parsing depends on besides the file: the site settings and the parser's code."""
-    code = [*sorted(CODE.glob("*.py")), Path(__file__)]
-    return fingerprint(code, seed=repr(config.site).encode())
-
-
-def open_cache(config: Config) -> PostCache:
-    """The cache the last publish left; what of it cannot be used is marked stale."""
-    cache = PostCache(cache_key(config), stale=set())
-    folder = config.folder("var") / CACHE
-    for number in range(SHARDS):
-        try:
-            with open(folder / f"{number:02}.pickle", "rb") as handle:
-                gc.disable()  # a collection in the middle of the load doubles its time
-                try:
-                    key, entries = pickle.load(handle)
-                finally:
-                    gc.enable()
-        except Exception:  # missing, cut short, from another version: parse again
-            cache.stale.add(number)
-            continue
-        if key != cache.key or not isinstance(entries, dict):
-            cache.stale.add(number)
-            continue
-        cache.entries.update(entries)
-    return cache
-
-
-def save_cache(config: Config, cache: PostCache) -> None:
-    """Write the cache files whose posts changed (with any summaries made since)."""
-    parts: dict[int, dict[str, Entry]] = {number: {} for number in cache.stale}
-    for name, entry in cache.entries.items():
-        number = shard(name)
-        if number in parts:
-            parts[number][name] = entry
-    folder = config.folder("var") / CACHE
-    for number, entries in parts.items():
-        data = pickle.dumps((cache.key, entries), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            write_atomic(folder / f"{number:02}.pickle", data)
-        except WriteFailed as error:  # a full or read-only disk: a slower next publish
-            log.warning("the post cache was not saved (%s); the next publish parses again", error)
-            return
-    cache.stale.clear()
 
 
 Result = tuple[Parsed, bool]  # the file's posts and problems; whether it could be read

@@ -20,7 +20,8 @@ from newsletter.render import RenderedDigest, personalise, render_digest, render
 from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer, link_subject
 from press.config import Config
-from press.content import load_posts, open_cache
+from press.content import load_posts
+from press.incremental import open_cache
 from press.templates import template_env
 from press.write import write_atomic
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from feeds.model import Loaded
-from press import state
+from press import incremental
 from press.config import Config
-from press.files import Stamps, post_stamps
+from press.files import Stamps
+from press.incremental import PostCache, PublishResult
 from press.lock import held
 from press.shares import NOT_SHARED, Sharing
-from press.state import PublishResult
 from press.write import WriteReport
-
-if TYPE_CHECKING:
-    from press.content import PostCache
 
 __all__ = ["PublishResult", "publish"]
 
@@ -32,7 +28,7 @@ def publish(
 ) -> PublishResult:
     """Load the posts, build every file and write what changed, under the publish lock.
 
-    When nothing it reads has changed since the last publish (``press.state``), it returns
+    When nothing it reads has changed since the last publish (``press.incremental``), it returns
     at once without loading a post; ``force`` builds everything anyway. ``sharing``
     (the ``press`` command gives one process a core) parses and makes a big site's files in
     parallel.
@@ -42,12 +38,8 @@ def publish(
     """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
-        build = state.build_key(config)
-        if stamps is None:
-            stamps = post_stamps(config.folder("posts"), config.root)
-        key = state.inputs_key(build, stamps)
-        last = state.previous(config)
-        known = None if force else state.unchanged(config, last, now, key)
+        inputs = incremental.look(config, stamps)
+        known = None if force else incremental.unchanged(config, inputs, now)
         if known is not None:
             return PublishResult(
                 Loaded(()),
@@ -63,4 +55,5 @@ def publish(
         # code that parses posts and renders feeds, pages and digests.
         from press.build import build_site_files
 
-        return build_site_files(config, now, stamps, last, build, key, force, sharing, cache)
+        cache = incremental.start_cache(config, force, kept=cache)
+        return build_site_files(config, now, inputs, cache, force, sharing)

@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from press.clock import utc_now
 from press.config import Config
-from press.content import PostCache
 from press.files import PostChanged, Stamps, files_below, post_stamps
+from press.incremental import PostCache
 from press.ledger import send_due, weekly_trigger
 from press.lock import FileLock
 from press.mail import open_store

@@ -26,13 +26,14 @@ def can_fork() -> bool:
 class Sharing:
     """How a publish shares its work out with child processes: how many processes in
     all (1: none), from how many files parsing and outputs making pay for them, whether
-    this process may fork now, and the pool that starts them. Tests set these."""
+    this process may fork now, and the multiprocessing context that starts them by a
+    start method's name. Tests set these."""
 
     processes: int = 1
     parse_from: int = 2000  # files to parse before it pays to start processes for them
     make_from: int = 16  # outputs to make before it pays to fork processes for them
     may_fork: Callable[[], bool] = can_fork
-    pool: Callable[..., Any] | None = None  # None: concurrent.futures.ProcessPoolExecutor
+    context: Callable[[str], Any] | None = None  # None: multiprocessing.get_context
 
 
 NOT_SHARED = Sharing()  # everything in this process (frozen: a constant, not state)
@@ -43,28 +44,87 @@ def one_a_core() -> Sharing:
     return Sharing(processes=min(os.cpu_count() or 1, 4))
 
 
+def deal(items: Sequence[T], processes: int) -> list[list[T]]:
+    """``items`` in ``processes`` shares, every n-th item, so each share is a like mix."""
+    return [list(items[i::processes]) for i in range(processes)]
+
+
+def undeal(parts: Sequence[Sequence[R]], count: int) -> list[R]:
+    """The results of ``deal``'s shares back in the order of the items."""
+    ordered: list[R] = [None] * count  # type: ignore[list-item]
+    for i, part in enumerate(parts):
+        ordered[i :: len(parts)] = part
+    return ordered
+
+
+def _context(sharing: Sharing, method: str) -> Any:
+    from multiprocessing import get_context  # a publish with nothing to do shares nothing
+
+    return (sharing.context or get_context)(method)
+
+
 def share_out(
     function: Callable[[list[T]], list[R]],
     items: Sequence[T],
     sharing: Sharing,
     method: str,
 ) -> list[R]:
-    """``function`` over ``items`` dealt out in ``processes`` shares (every n-th item, so
-    each share is a like mix), results back in the order of ``items``: the first share in
-    this process, each other one in a child process started by ``method`` (``fork``, or
-    ``forkserver``, which needs ``function`` and the items to pickle), with
-    ``sharing.processes`` processes in all. Raises one of ``FAILED``."""
-    # Imported here: a publish with nothing to do shares nothing, and starts faster.
+    """``function`` over ``items`` dealt out in ``sharing.processes`` shares, results back
+    in the order of ``items``: the first share in this process, each other one in a child
+    process started by ``method`` (``fork``, or ``forkserver``, which needs ``function``
+    and the items to pickle). Raises one of ``FAILED``."""
     from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
-    processes = sharing.processes
-    shares = [list(items[i::processes]) for i in range(processes)]
-    start = sharing.pool or ProcessPoolExecutor
-    with start(processes - 1, mp_context=get_context(method)) as pool:
+    shares = deal(items, sharing.processes)
+    with ProcessPoolExecutor(len(shares) - 1, mp_context=_context(sharing, method)) as pool:
         others = pool.map(function, shares[1:])
         parts = [function(shares[0]), *others]
-    ordered: list[R] = [None] * len(items)  # type: ignore[list-item]
-    for i, part in enumerate(parts):
-        ordered[i::processes] = part
-    return ordered
+    return undeal(parts, len(items))
+
+
+def fork_out(
+    function: Callable[[list[T]], list[R]], items: Sequence[T], sharing: Sharing
+) -> list[R]:
+    """``share_out`` by forking, for a ``function`` and items that need not pickle (a
+    closure over outputs that hold their own makers): each child is a copy of this
+    process that already has them, and only its results (or its error) come back,
+    through a pipe. Raises one of ``FAILED`` when a child cannot start or dies, and a
+    child's error as its own."""
+    context = _context(sharing, "fork")
+    shares = deal(items, sharing.processes)
+    children: list[tuple[Any, Any]] = []
+    try:
+        for share in shares[1:]:
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(function, share, writer), daemon=True)
+            child.start()
+            writer.close()
+            children.append((child, reader))
+        parts = [function(shares[0])]
+        for child, reader in children:
+            try:
+                done, value = reader.recv()
+            except EOFError:
+                child.join()
+                raise BrokenExecutor(f"a child died (exit status {child.exitcode})") from None
+            if not done:
+                raise value
+            parts.append(value)
+    finally:
+        for child, reader in children:
+            reader.close()
+            if child.is_alive():
+                child.terminate()
+            child.join()
+    return undeal(parts, len(items))
+
+
+def _child(function: Callable[[list[T]], list[R]], share: list[T], writer: Any) -> None:
+    try:
+        answer: tuple[bool, Any] = (True, function(share))
+    except BaseException as error:  # the parent raises it
+        answer = (False, error)
+    try:
+        writer.send(answer)
+    except Exception as error:  # an error that does not pickle: its message
+        writer.send((False, RuntimeError(str(answer[1]) if not answer[0] else str(error))))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds.output import Output
-from press.shares import FAILED, NOT_SHARED, Sharing, share_out
+from press.shares import FAILED, NOT_SHARED, Sharing, fork_out
 
 
 @dataclass
@@ -70,9 +70,6 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
-_MAKING: list[tuple[Path, Output]] = []  # what forked children make: they inherit it
-
-
 def _put(path: Path, output: Output, made: set[Path]) -> bool:
     """Make one output and write it if its bytes changed; True if it was written."""
     data = output.make()
@@ -82,23 +79,20 @@ def _put(path: Path, output: Output, made: set[Path]) -> bool:
     return True
 
 
-def _put_share(indices: list[int]) -> list[bool]:
-    made: set[Path] = set()
-    return [_put(*_MAKING[i], made) for i in indices]
-
-
 def _put_all(todo: list[tuple[Path, Output]], sharing: Sharing) -> list[bool]:
     """``_put`` each output; shared with forked processes when there are many."""
     made: set[Path] = set()
     if sharing.processes < 2 or len(todo) < sharing.make_from or not sharing.may_fork():
         return [_put(path, output, made) for path, output in todo]
-    _MAKING[:] = todo
-    try:
-        return share_out(_put_share, range(len(todo)), sharing, "fork")
+
+    def put_share(share: list[tuple[Path, Output]]) -> list[bool]:
+        made: set[Path] = set()
+        return [_put(path, output, made) for path, output in share]
+
+    try:  # forked: the children have the outputs (and their makers) already
+        return fork_out(put_share, todo, sharing)
     except FAILED:  # make them here; a file a child wrote counts as written
         return [_put(path, output, made) or True for path, output in todo]
-    finally:
-        _MAKING.clear()
 
 
 def write_tree(

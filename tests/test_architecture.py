@@ -77,7 +77,6 @@ def test_only_the_clock_module_reads_the_clock() -> None:
 # holds for its life, not a run's).
 KNOWN_GLOBALS = {
     "press.mail:_engines": "one engine (connection pool) per database for the process",
-    "press.write:_MAKING": "what forked children make: a fork inherits it, nothing pickles",
     "press.faults:_reached": "a test's kill points, counted (only with PRESS_KILL_AT)",
 }
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import press.build
 import press.content
+import press.incremental
 import press.write
 from feeds.model import Parsed, Site
 from feeds.posts import parse_source
@@ -93,13 +93,13 @@ def test_press_run_keeps_its_posts_in_memory_and_equals_a_clean_build(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[Path] = []
-    read = press.build.open_cache
+    read = press.incremental.open_cache
 
-    def counting(config: Config) -> press.content.PostCache:
+    def counting(config: Config) -> press.incremental.PostCache:
         opened.append(config.root)
         return read(config)
 
-    monkeypatch.setattr(press.build, "open_cache", counting)
+    monkeypatch.setattr(press.incremental, "open_cache", counting)
     result = run(project)
     for label, change in CHANGES:
         change(project)
@@ -149,7 +149,7 @@ def test_a_changed_site_setting_parses_everything_again(project: Path, parses: l
 
 def test_an_unreadable_cache_costs_time_not_posts(project: Path, tmp_path: Path) -> None:
     run(project)
-    cache = project / "var" / press.content.CACHE
+    cache = project / "var" / press.incremental.CACHE
     shards = sorted(cache.iterdir())
     assert shards
     shards[0].write_bytes(b"not a pickle")
@@ -159,18 +159,18 @@ def test_an_unreadable_cache_costs_time_not_posts(project: Path, tmp_path: Path)
     result = run(project)
     assert result.published == 10 and not result.loaded.problems
     assert tree(project / "public") == clean_build(project, tmp_path)
-    assert len(list(cache.iterdir())) == press.content.SHARDS  # written whole again
+    assert len(list(cache.iterdir())) == press.incremental.SHARDS  # written whole again
 
 
 def test_the_cache_keeps_no_markdown_and_reads_it_back(project: Path) -> None:
     path = post(project, "2022-09-16")
     path.write_text(path.read_text() + "\nA last paragraph that only the body has.\n")
     run(project)
-    stored = b"".join(p.read_bytes() for p in (project / "var" / press.content.CACHE).iterdir())
+    stored = b"".join(p.read_bytes() for p in (project / "var" / press.incremental.CACHE).iterdir())
     assert b"Samarkand" in stored  # in the summary, made from the first paragraph
     assert b"only the body has" not in stored
     config = load_config(project / "press.toml")
-    loaded = press.content.load_posts(config, press.content.open_cache(config))
+    loaded = press.content.load_posts(config, press.incremental.open_cache(config))
     cached = next(p for p in loaded.posts if p.source == path.relative_to(project).as_posix())
     assert isinstance(cached.body, press.content.FileBody)  # a source, not the text
     assert cached.body.text is None  # not read yet
@@ -191,7 +191,7 @@ def test_a_project_moved_elsewhere_reads_its_posts_there(project: Path) -> None:
 def test_a_post_changed_during_a_publish_stops_it_by_name(project: Path) -> None:
     run(project)
     config = load_config(project / "press.toml")
-    loaded = press.content.load_posts(config, press.content.open_cache(config))
+    loaded = press.content.load_posts(config, press.incremental.open_cache(config))
     first, second = loaded.posts[:2]
     edit(project / first.source, "title: ", "title: Now ")
     (project / second.source).unlink()
@@ -239,7 +239,7 @@ def test_processes_that_cannot_start_fall_back_to_parsing_here(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    sharing = Sharing(processes=2, parse_from=2, pool=broken)
+    sharing = Sharing(processes=2, parse_from=2, context=broken)
     result = publish(load_config(project / "press.toml"), NOW, sharing=sharing)
     assert result.published == expected.published == 10
     assert "parsing in 2 processes failed" in caplog.text
@@ -249,7 +249,7 @@ def test_a_cache_that_cannot_be_written_is_only_slower(
     project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     (project / "var").mkdir()
-    (project / "var" / press.content.CACHE).write_text("a file where the folder should be")
+    (project / "var" / press.incremental.CACHE).write_text("a file where the folder should be")
     result = run(project)
     assert result.published == 10 and "the post cache was not saved" in caplog.text
     edit(post(project, "2022-09-16"), "Samarkand.", "Samarkand!")

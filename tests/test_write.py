@@ -58,7 +58,7 @@ def test_children_that_fail_leave_the_making_here(
 
     count = MAKE_APART_FROM + 1
     items = outputs(count, "x", tmp_path / "makers")
-    sharing = Sharing(processes=2, may_fork=lambda: True, pool=broken)
+    sharing = Sharing(processes=2, may_fork=lambda: True, context=broken)
     report = write_tree(tmp_path / "out", items, tmp_path / "m.json", sharing=sharing)
     assert len(report.written) == count and len(contents(tmp_path / "out")) == count
 
@@ -73,3 +73,20 @@ def test_an_error_in_a_child_stops_the_write(
     items[1] = Output("bad.txt", "bad", fail)  # the child's share: odd positions
     with pytest.raises(RuntimeError, match=r"posts/x\.md: changed during the publish"):
         write_tree(tmp_path / "out", items, tmp_path / "m.json", sharing=TWO)
+
+
+def test_a_child_that_dies_leaves_the_making_here(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def dies_in_a_child() -> bytes:
+        if os.getpid() != parent:
+            os._exit(3)  # killed, out of memory: no answer comes back
+        return b"made here\n"
+
+    count = MAKE_APART_FROM * 2
+    items = outputs(count, "x", tmp_path / "makers")
+    items[1] = Output("dies.txt", "dies", dies_in_a_child)  # the child's share
+    report = write_tree(tmp_path / "out", items, tmp_path / "m.json", sharing=TWO)
+    assert len(report.written) == count
+    assert (tmp_path / "out" / "dies.txt").read_text() == "made here\n"
+    assert len(contents(tmp_path / "out")) == count
