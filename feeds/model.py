@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from feeds.errors import Problem
@@ -17,6 +17,26 @@ class Category:
 
     name: str
     slug: str
+
+
+class FeedSettings(NamedTuple):
+    """The ``[feeds]`` section of press.toml (``config.feeds``); press/settings.py holds
+    the defaults and checks."""
+
+    formats: tuple[str, ...]
+    items: int
+    permalink: str
+    hub: str
+    max_kb: int  # the full content one feed carries; 0: no limit
+
+
+class PageSettings(NamedTuple):
+    """The ``[pages]`` section of press.toml (``config.pages``)."""
+
+    enabled: bool
+    per_page: int
+    content: str  # "full" or "summary", on archive and home pages
+    home_items: int
 
 
 @dataclass(frozen=True)

@@ -7,29 +7,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment
 
 from feeds.build import Feed, category_path, permalink
 from feeds.discovery import FeedLink, feed_links
-from feeds.model import Category, Post, Site
+from feeds.model import Category, PageSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.posts import permalink_path
 from feeds.select import by_category
 from feeds.text import long_date
-
-
-@dataclass(frozen=True)
-class PageSettings:
-    """The ``[pages]`` settings, and which feed formats to link."""
-
-    enabled: bool = True
-    per_page: int = 10
-    content: str = "full"  # or "summary", on archive and home pages
-    home_items: int = 10
-    formats: tuple[str, ...] = ("atom", "rss", "json")
 
 
 def page_file(path: str) -> str:
@@ -114,10 +102,12 @@ def build_pages(
     posts: Sequence[Post],
     feeds: Sequence[Feed],
     settings: PageSettings,
+    formats: Sequence[str],
 ) -> Iterator[Output]:
     """Every page, one at a time: posts, category archives (paginated), the home page.
 
-    ``posts`` are the published posts, newest first.
+    ``posts`` are the published posts, newest first; ``formats`` are the feed formats
+    the pages link to.
     """
     feed_of = {feed.key: feed for feed in feeds}
     site_feed = feed_of.get("all")
@@ -127,7 +117,7 @@ def build_pages(
         category_feeds = [feed_of.get(f"category/{c.slug}") for c in post.categories]
         yield Output(
             page_file(permalink_path(site, post.slug, post.date)),
-            output_key("post", settings, posts_key((post, newer, older))),
+            output_key("post", settings, formats, posts_key((post, newer, older))),
             functools.partial(
                 _post_page,
                 env,
@@ -136,12 +126,17 @@ def build_pages(
                 post,
                 newer,
                 older,
-                _links(site, [site_feed, *category_feeds], settings.formats),
+                _links(site, [site_feed, *category_feeds], formats),
             ),
         )
     groups = by_category(posts)
     for category, entries in groups.items():
-        yield from _category_pages(env, site, category, entries, feed_of, site_feed, settings)
+        category_feed = feed_of.get(f"category/{category.slug}")
+        links = (
+            _links(site, [category_feed], formats),
+            _links(site, [category_feed, site_feed], formats),
+        )
+        yield from _category_pages(env, site, category, entries, links, settings)
     yield always(
         "index.html",
         lambda: _render(
@@ -153,12 +148,12 @@ def build_pages(
                 {"name": c.name, "url": site.path(category_path(c)), "count": len(entries)}
                 for c, entries in sorted(groups.items(), key=lambda item: item[0].name.lower())
             ],
-            feeds=_links(site, [site_feed], settings.formats),
+            feeds=_links(site, [site_feed], formats),
             canonical=site.absolute("/"),
             description=site.description,
             image=None,
             og_type="website",
-            head_feeds=_links(site, [site_feed], settings.formats),
+            head_feeds=_links(site, [site_feed], formats),
         ),
     )
 
@@ -168,21 +163,19 @@ def _category_pages(
     site: Site,
     category: Category,
     entries: Sequence[Post],
-    feed_of: dict[str, Feed],
-    site_feed: Feed | None,
+    links: tuple[list[FeedLink], list[FeedLink]],
     settings: PageSettings,
 ) -> Iterator[Output]:
     per_page = settings.per_page
     pages = max(1, -(-len(entries) // per_page))
-    feeds = (feed_of.get(f"category/{category.slug}"), site_feed)
     for page in range(1, pages + 1):
         chunk = entries[(page - 1) * per_page : page * per_page]
         path = archive_path(category, page)
         yield Output(
             page_file(path),
-            output_key("archive", category, page, pages, settings, posts_key(chunk)),
+            output_key("archive", category, page, pages, settings, links, posts_key(chunk)),
             functools.partial(
-                _archive_page, env, site, settings, category, chunk, page, pages, feeds
+                _archive_page, env, site, settings, category, chunk, page, pages, links
             ),
         )
 
@@ -195,9 +188,10 @@ def _archive_page(
     chunk: Sequence[Post],
     page: int,
     pages: int,
-    feeds: tuple[Feed | None, Feed | None],
+    links: tuple[list[FeedLink], list[FeedLink]],
 ) -> bytes:
-    category_feed, site_feed = feeds
+    """``links``: the feeds the page offers, and those its head announces."""
+    offered, announced = links
     return _render(
         env,
         "category.html.j2",
@@ -208,10 +202,10 @@ def _archive_page(
         pages=pages,
         newer_url=site.path(archive_path(category, page - 1)) if page > 1 else None,
         older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
-        feeds=_links(site, [category_feed], settings.formats),
+        feeds=offered,
         canonical=site.absolute(archive_path(category, page)),
         description=f"{category.name} commentary from {site.title}",
         image=None,
         og_type="website",
-        head_feeds=_links(site, [category_feed, site_feed], settings.formats),
+        head_feeds=announced,
     )

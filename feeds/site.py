@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from jinja2 import Environment
 
 from feeds.build import Feed, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
 from feeds.jsonfeed import json_feed
-from feeds.model import Post, Site
+from feeds.model import FeedSettings, PageSettings, Post, Site
 from feeds.output import Output, always, made, output_key, posts_key
-from feeds.pages import PageSettings, build_pages
-
-
-@dataclass(frozen=True)
-class FeedSettings:
-    """The ``[feeds]`` settings the builders need."""
-
-    formats: tuple[str, ...] = ("atom", "rss", "json")
-    items: int = 50
-    hub: str = ""
-    max_kb: int = 1024  # the full content one feed carries; 0: no limit
+from feeds.pages import build_pages
 
 
 def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, bytes]:
@@ -47,7 +36,7 @@ def build_site(
     posts: Sequence[Post],
     settings: FeedSettings,
     env: Environment,
-    pages: PageSettings | None = None,
+    pages: PageSettings,
 ) -> Iterator[Output]:
     """Every published file, one at a time (so memory holds one, not the site): the
     feeds, their index and OPML, the pages, the stylesheet.
@@ -62,8 +51,7 @@ def build_site(
             yield Output(feed.path(kind), key, functools.partial(_one, files, feed.path(kind)))
     yield always("feeds/index.html", lambda: feeds_index(env, site, feeds, settings.formats))
     yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
-    pages = pages or PageSettings(formats=settings.formats)
     if pages.enabled:
-        yield from build_pages(env, site, posts, feeds, pages)
+        yield from build_pages(env, site, posts, feeds, pages, settings.formats)
     if env.loader is not None:
         yield made("style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8"))

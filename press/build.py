@@ -12,9 +12,8 @@ from jinja2 import Environment
 from feeds.build import SUFFIXES
 from feeds.model import Post
 from feeds.output import Output
-from feeds.pages import PageSettings
 from feeds.select import next_due, published
-from feeds.site import FeedSettings, build_site
+from feeds.site import build_site
 from newsletter.model import Week
 from press import incremental
 from press.config import Config
@@ -23,15 +22,6 @@ from press.incremental import Inputs, PostCache, PublishResult, save_cache
 from press.shares import NOT_SHARED, Sharing
 from press.templates import template_env
 from press.write import write_tree
-
-
-def feed_settings(config: Config) -> FeedSettings:
-    return FeedSettings(
-        formats=config.feeds.formats,
-        items=config.feeds.items,
-        hub=config.feeds.hub,
-        max_kb=config.feeds.max_kb,
-    )
 
 
 def digest_archive(
@@ -50,16 +40,6 @@ def digest_archive(
     category = find_category(posts, settings.category)
     this_week = Week.of(now.astimezone(site.timezone).date())
     return web_copies(env, site, posts, category, settings, before=this_week)
-
-
-def page_settings(config: Config) -> PageSettings:
-    return PageSettings(
-        enabled=config.pages.enabled,
-        per_page=config.pages.per_page,
-        content=config.pages.content,
-        home_items=config.pages.home_items,
-        formats=config.feeds.formats,
-    )
 
 
 def is_feed(path: str) -> bool:
@@ -82,7 +62,7 @@ def build_site_files(
     posts = published(loaded.posts, now)
     env = template_env(config)
     files = chain(
-        build_site(config.site, posts, feed_settings(config), env, page_settings(config)),
+        build_site(config.site, posts, config.feeds, env, config.pages),
         digest_archive(config, posts, env, now),
     )
     reuse = incremental.reusable(config, inputs, force)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feeds.model import FeedSettings, PageSettings
 from newsletter.model import SUBJECT_FIELDS
 
 REQUIRED = object()
@@ -352,19 +353,9 @@ class Posts(NamedTuple):
     max_kb: int
 
 
-class Feeds(NamedTuple):
-    formats: tuple[str, ...]
-    items: int
-    permalink: str
-    hub: str
-    max_kb: int
-
-
-class Pages(NamedTuple):
-    enabled: bool
-    per_page: int
-    content: str
-    home_items: int
+# [feeds] and [pages] are what feeds/ builds with, so it defines them.
+Feeds = FeedSettings
+Pages = PageSettings
 
 
 class Newsletter(NamedTuple):
