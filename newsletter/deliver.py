@@ -29,24 +29,10 @@ from sqlalchemy import Connection, Engine
 from feeds.text import escape_controls as shown
 from newsletter.deliveries import Delivery, mark_deferred, mark_failed, mark_left
 from newsletter.marks import Marks
+from newsletter.model import DeliverySettings
 from newsletter.smtp import PermanentFailure, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    connections: int = 4
-    rate: float = 0.0  # messages a second across all connections; 0: no limit
-    batch: int = 500
-    retries: int = 3  # tries of one message in one run before it waits for the next run
-    backoff: float = 1.0  # seconds before the second try, doubling after
-    bounce_limit: int = 3  # hard failures before a subscriber is marked bounced
-
-    @property
-    def outage_after(self) -> int:
-        """Messages deferred in a row, none sent between, that mean the server is down."""
-        return max(4, 2 * self.connections)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from feeds.model import Category, Post
 
@@ -59,18 +60,37 @@ class Digest:
         return f"newsletter/{self.key}.html"
 
 
-@dataclass(frozen=True)
-class DigestSettings:
-    """The ``[newsletter]`` settings that shape the email."""
+class DigestSettings(NamedTuple):
+    """The ``[newsletter]`` section of press.toml (``config.newsletter``): what shapes the
+    email. press/settings.py holds the defaults and checks; an empty ``sender`` is filled
+    in from the site when the configuration loads."""
 
     category: str
     sender: str
+    reply_to: str
     subject: str
     preheader: str
     address: str
-    content: str = "summary"  # or "full"
-    reply_to: str = ""
-    archive: bool = True  # each digest has a web copy on the site
+    content: str  # "summary" or "full"
+    archive: bool  # each digest has a web copy on the site
+
+
+class DeliverySettings(NamedTuple):
+    """The ``[delivery]`` section of press.toml (``config.delivery``)."""
+
+    connections: int
+    processes: int
+    rate: float  # messages a second across all connections; 0: no limit
+    batch: int
+    retries: int  # tries of one message in one run before it waits for the next run
+    backoff: float  # seconds before the second try, doubling after
+    bounce_limit: int  # hard failures before a subscriber is marked bounced
+    lease_seconds: int
+
+    @property
+    def outage_after(self) -> int:
+        """Messages deferred in a row, none sent between, that mean the server is down."""
+        return max(4, 2 * self.connections)
 
 
 @dataclass(frozen=True)

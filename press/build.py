@@ -33,10 +33,9 @@ def digest_archive(
     # Imported here: a site without the archive renders no digest (and starts faster).
     from newsletter.archive import web_copies
     from newsletter.digest import find_category
-    from press.digest import digest_settings
 
     site = config.site
-    settings = digest_settings(config)
+    settings = config.newsletter
     category = find_category(posts, settings.category)
     this_week = Week.of(now.astimezone(site.timezone).date())
     return web_copies(env, site, posts, category, settings, before=this_week)

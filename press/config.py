@@ -123,6 +123,11 @@ def load_config(
         )
         for section, kind in SECTIONS.items()
     }
+    newsletter = sections["newsletter"]
+    if not newsletter.sender:  # the site's name at newsletter@ its domain
+        sections["newsletter"] = newsletter._replace(
+            sender=f"{site.title} <newsletter@{site.domain}>"
+        )
     return Config(path, site, secrets=secrets, **sections)
 
 

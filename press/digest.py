@@ -15,7 +15,7 @@ from feeds.select import published
 from newsletter.digest import find_category, latest_week, parse_week, previous_week, select_week
 from newsletter.dkim import DkimKey, sign
 from newsletter.message import Envelope
-from newsletter.model import Digest, DigestSettings, Recipient
+from newsletter.model import Digest, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
 from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer, link_subject
@@ -28,24 +28,6 @@ from press.write import write_atomic
 SAMPLE_RECIPIENT = "reader@example.com"
 SAMPLE_ID = 0  # the sample recipient of a preview is no subscriber
 SECRET_VARIABLE = "PRESS_SECRET_KEY"
-
-
-def sender(config: Config) -> str:
-    """The From address: ``newsletter.sender``, or the site's name at newsletter@domain."""
-    return config.newsletter.sender or f"{config.site.title} <newsletter@{config.site.domain}>"
-
-
-def digest_settings(config: Config, category: str | None = None) -> DigestSettings:
-    return DigestSettings(
-        category=category or config.newsletter.category,
-        sender=sender(config),
-        subject=config.newsletter.subject,
-        preheader=config.newsletter.preheader,
-        address=config.newsletter.address,
-        content=config.newsletter.content,
-        reply_to=config.newsletter.reply_to,
-        archive=config.newsletter.archive,
-    )
 
 
 def signer_from(config: Config) -> Signer:
@@ -81,7 +63,7 @@ def recipient_for(config: Config, signer: Signer, email: str, subscriber_id: int
     """A recipient with their own signed unsubscribe and preferences links (which name
     the subscriber by id, never by address)."""
     site = config.site
-    mailbox = _mailbox(sender(config))
+    mailbox = _mailbox(config.newsletter.sender)
     subject = link_subject(subscriber_id)
     return Recipient(
         email=email,
@@ -120,7 +102,7 @@ def prepare(
     it once."""
     loaded = load_posts(config, open_cache(config))
     posts = published(loaded.posts, now)
-    settings = digest_settings(config, category)
+    settings = config.newsletter._replace(category=category or config.newsletter.category)
     digest = choose_digest(config, posts, week, settings.category, now)
     rendered = render_digest(template_env(config), config.site, digest, settings)
     envelope = Envelope(
@@ -171,7 +153,7 @@ def write_web_copy(run: DigestRun) -> Path | None:
     """The digest's web copy in ``public/newsletter/``; untouched when unchanged. None
     when the site keeps no web copies (``newsletter.archive = false``)."""
     config = run.config
-    settings = digest_settings(config, run.digest.category.name)
+    settings = config.newsletter
     if not settings.archive:
         return None
     data = render_web_copy(template_env(config), config.site, run.digest, settings)

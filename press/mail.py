@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from newsletter.deliver import DeliverySettings
 from newsletter.dkim import DkimKey
 from newsletter.smtp import SmtpTransport, Transport, parse_smtp_url
 from newsletter.store import connect, migrate
@@ -43,17 +42,6 @@ def smtp_connector(config: Config) -> Callable[[], Transport] | None:
         url, config.secrets.get("smtp_password", ""), timeout=config.smtp.timeout
     )
     return lambda: SmtpTransport(settings)
-
-
-def delivery_settings(config: Config) -> DeliverySettings:
-    return DeliverySettings(
-        connections=config.delivery.connections,
-        rate=config.delivery.rate,
-        batch=config.delivery.batch,
-        retries=config.delivery.retries,
-        backoff=config.delivery.backoff,
-        bounce_limit=config.delivery.bounce_limit,
-    )
 
 
 def dkim_key(config: Config, sender_domain: str) -> DkimKey | None:

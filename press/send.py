@@ -11,20 +11,21 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from newsletter.confirm import build_confirmation
-from newsletter.deliver import DeliveryReport, DeliverySettings, deliver
+from newsletter.deliver import DeliveryReport, deliver
 from newsletter.deliveries import Delivery
 from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.ledger import delivery_counts, finish_digest, open_digest
 from newsletter.message import message_bytes
+from newsletter.model import DeliverySettings
 from newsletter.smtp import SmtpError, Transport
 from newsletter.store import Subscriber, list_subscribers
 from newsletter.subscribers import category_slugs
 from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
 from press.clock import ticks, utc_now
 from press.config import Config
-from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, sender, signer_from
+from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, signer_from
 from press.faults import reached
-from press.mail import delivery_settings, dkim_key, smtp_connector
+from press.mail import dkim_key, smtp_connector
 from press.processes import ProcessFailed, send_in_processes
 from press.templates import template_env
 from press.write import write_atomic
@@ -61,7 +62,7 @@ def sending_setup(config: Config) -> tuple[Callable[[], Transport], DeliverySett
     connector = smtp_connector(config)
     if connector is None:
         raise SendRefused("no SMTP server is configured (smtp.url); use --outbox DIR instead")
-    settings = delivery_settings(config)
+    settings = config.delivery
     processes = config.delivery.processes
     if processes > settings.connections:
         raise SendRefused(
@@ -95,7 +96,7 @@ def send_digest(
     except SmtpError as error:
         return DeliveryReport(left=queued, outage=str(error))
     probe.close()
-    mailbox = parseaddr(sender(config))[1]
+    mailbox = parseaddr(config.newsletter.sender)[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:
@@ -153,7 +154,7 @@ def send_confirmation(
     message = build_confirmation(
         template_env(config),
         config.site,
-        sender(config),
+        config.newsletter.sender,
         subscriber.email,
         config.site.absolute(f"/confirm/{signer.sign('confirm', subject)}"),
         categories,
@@ -167,7 +168,7 @@ def send_confirmation(
         return str(path)
     transport = connector()
     try:
-        transport.send(parseaddr(sender(config))[1], subscriber.email, data)
+        transport.send(parseaddr(config.newsletter.sender)[1], subscriber.email, data)
     finally:
         transport.close()
     return f"sent to {subscriber.email}"

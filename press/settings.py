@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.model import FeedSettings, PageSettings
-from newsletter.model import SUBJECT_FIELDS
+from newsletter.model import SUBJECT_FIELDS, DeliverySettings, DigestSettings
 
 REQUIRED = object()
 
@@ -353,20 +353,12 @@ class Posts(NamedTuple):
     max_kb: int
 
 
-# [feeds] and [pages] are what feeds/ builds with, so it defines them.
+# [feeds] and [pages] are what feeds/ builds with, [newsletter] and [delivery] what
+# newsletter/ composes and sends with, so those packages define them.
 Feeds = FeedSettings
 Pages = PageSettings
-
-
-class Newsletter(NamedTuple):
-    category: str
-    sender: str
-    reply_to: str
-    subject: str
-    preheader: str
-    address: str
-    content: str
-    archive: bool
+Newsletter = DigestSettings
+Delivery = DeliverySettings
 
 
 class Storage(NamedTuple):
@@ -376,17 +368,6 @@ class Storage(NamedTuple):
 class Smtp(NamedTuple):
     url: str
     timeout: float
-
-
-class Delivery(NamedTuple):
-    connections: int
-    processes: int
-    rate: float
-    batch: int
-    retries: int
-    backoff: float
-    bounce_limit: int
-    lease_seconds: int
 
 
 class Subscribers(NamedTuple):

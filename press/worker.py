@@ -10,7 +10,6 @@ next message and stops sending that batch.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from datetime import timedelta
@@ -22,8 +21,8 @@ from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.ledger import delivery_counts, digest_by_id, finish_digest
 from press.clock import ticks, utc_now
 from press.config import Config
-from press.digest import DigestRun, prepare, recipient_for, sender
-from press.mail import delivery_settings, dkim_key, open_store, smtp_connector
+from press.digest import DigestRun, prepare, recipient_for
+from press.mail import dkim_key, open_store, smtp_connector
 from press.send import SendRefused, real_signer
 
 log = logging.getLogger("press.worker")
@@ -50,12 +49,12 @@ def run_worker(
         )
     signer = real_signer(config)
     engine = open_store(config)
-    settings = delivery_settings(config)
+    settings = config.delivery
     if connections is not None:
-        settings = dataclasses.replace(settings, connections=connections)
+        settings = settings._replace(connections=connections)
     owner = new_owner()
     lease = timedelta(seconds=config.delivery.lease_seconds)
-    mailbox = parseaddr(sender(config))[1]
+    mailbox = parseaddr(config.newsletter.sender)[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
     runs: dict[int, DigestRun] = {}
 

@@ -42,9 +42,12 @@ SUBJECT = "China-Russia this week: China Is Becoming The Big Brother… and 1 mo
 SETTINGS = DigestSettings(
     category="China-Russia",
     sender="China Bystander <digest@chinabystander.com>",
+    reply_to="",
     subject="{category} this week: {first_title}{and_more}",
     preheader="{posts} from {site}, {week_dates}",
     address="China Bystander, London, United Kingdom",
+    content="summary",
+    archive=True,
 )
 
 
