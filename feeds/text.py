@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from datetime import datetime
@@ -78,3 +79,9 @@ def long_date(when: datetime, zone: ZoneInfo) -> str:
     """``16 September 2022`` in ``zone``, whatever the process locale."""
     local = when.astimezone(zone)
     return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+
+
+def yaml_text(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar (a JSON string is one): quotes,
+    backslashes, line breaks and controls escaped, other characters as they are."""
+    return json.dumps(value, ensure_ascii=False)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from markdownify import MarkdownConverter
 
-from feeds.text import plain_text, slugify
+from feeds.text import plain_text, slugify, yaml_text
 
 BLOCK = (
     "(?:"
@@ -177,11 +177,6 @@ def to_markdown(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def _yaml_text(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
 def convert(
     item: WxrItem,
     authors: dict[str, str],
@@ -206,26 +201,26 @@ def convert(
     slug = slugify(item.post_name) or slugify(title)
     if not slug:
         raise SkipItem("no slug can be made from the title")
-    front = [f"title: {_yaml_text(title)}", f"date: {when.astimezone(zone).isoformat()}"]
+    front = [f"title: {yaml_text(title)}", f"date: {when.astimezone(zone).isoformat()}"]
     updated = _datetime(item.modified_gmt, "", zone)
     if updated and updated > when:
         front.append(f"updated: {updated.astimezone(zone).isoformat()}")
     front.append(f"slug: {slug}")
     categories = item.categories or ["Uncategorized"]
-    front.append("categories: [" + ", ".join(_yaml_text(c) for c in categories) + "]")
+    front.append("categories: [" + ", ".join(yaml_text(c) for c in categories) + "]")
     if item.tags:
-        front.append("tags: [" + ", ".join(_yaml_text(t) for t in item.tags) + "]")
+        front.append("tags: [" + ", ".join(yaml_text(t) for t in item.tags) + "]")
     author = authors.get(item.creator, item.creator)
     if author:
-        front.append(f"author: {_yaml_text(author)}")
+        front.append(f"author: {yaml_text(author)}")
     front.append(f"comments: {item.approved_comments}")
     if item.guid:
-        front.append(f"guid: {_yaml_text(item.guid)}")
+        front.append(f"guid: {yaml_text(item.guid)}")
     featured = attachments.get(item.thumbnail_id) if item.thumbnail_id else None
     if featured:
-        front.append(f"image: {_yaml_text(featured.url)}")
+        front.append(f"image: {yaml_text(featured.url)}")
         if featured.caption:
-            front.append(f"caption: {_yaml_text(plain_text(featured.caption))}")
+            front.append(f"caption: {yaml_text(plain_text(featured.caption))}")
     if draft:
         front.append("draft: true")
     # A URL alone on its line is a WordPress embed (oEmbed): kept as a link.

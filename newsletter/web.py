@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -178,15 +178,43 @@ def create_app(
     ]
     if public is not None:
         routes.append(Mount("/", SiteFiles(directory=public, html=True, check_dir=False)))
-    return Starlette(
-        lifespan=lifespan,
-        routes=routes,
-        middleware=[
-            Middleware(SecurityHeaders),
-            Middleware(BodyLimit),
-            Middleware(GZipMiddleware, minimum_size=500),
-        ],
-    )
+    return Starlette(lifespan=lifespan, routes=routes, middleware=_middleware())
 
 
-__all__ = ["RedactTokens", "WebSettings", "create_app"]
+# Every path a reader subscribes, confirms, leaves or changes their choice on.
+SUBSCRIPTION_PATHS = (
+    "/subscribe",
+    "/confirm/{token}",
+    "/unsubscribe/{token}",
+    "/preferences/{token}",
+)
+
+
+def create_preview_app(site: Site, env: Environment, public: Path, why: str) -> Starlette:
+    """The published site alone, to look at before going live: no database, no signer,
+    no mail. Every subscription endpoint answers 503 with a page that says ``why``."""
+
+    async def off(request: Request) -> Response:
+        html = env.get_template("message.html.j2").render(
+            site=site, head_feeds=[], title="Subscriptions are off", message=why
+        )
+        return HTMLResponse(html, status_code=503, headers={"cache-control": "no-store"})
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok (preview)\n", headers={"cache-control": "no-store"})
+
+    routes: list[Any] = [Route(path, off, methods=["GET", "POST"]) for path in SUBSCRIPTION_PATHS]
+    routes.append(Route("/healthz", healthz, methods=["GET", "HEAD"]))
+    routes.append(Mount("/", SiteFiles(directory=public, html=True, check_dir=False)))
+    return Starlette(routes=routes, middleware=_middleware())
+
+
+def _middleware() -> list[Middleware]:
+    return [
+        Middleware(SecurityHeaders),
+        Middleware(BodyLimit),
+        Middleware(GZipMiddleware, minimum_size=500),
+    ]
+
+
+__all__ = ["RedactTokens", "WebSettings", "create_app", "create_preview_app"]

@@ -461,26 +461,75 @@ def subscribers_export(obj: Context, file: Path) -> None:
     click.echo(f"wrote {_shown(file)}")
 
 
-@main.command()
+@main.command(
+    epilog="""\b
+Examples:
+  press serve --watch          # look at the site while you write
+  PRESS_SECRET_KEY=… press serve --host 0.0.0.0 --port 8080
+"""
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="The port.")
+@click.option("--port", default=8000, show_default=True, type=int, help="The port to listen on.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Publish at start, and again whenever a post or template changes (like hugo server).",
+)
 @pass_context
-def serve(obj: Context, host: str, port: int) -> None:
-    """Serve the subscription endpoints and public/ (feeds, pages) over HTTP."""
+def serve(obj: Context, host: str, port: int, watch: bool) -> None:
+    """Serve the site in public/ and the subscription pages over HTTP.
+
+    Without PRESS_SECRET_KEY this is a preview: the site alone, and the subscription
+    pages say that subscriptions are off (nothing is signed and no email can go out).
+    With the key (32 characters or more), readers can subscribe, confirm, unsubscribe
+    and change their choice; confirmation emails go through smtp.url, or into
+    var/outbox/ when it is empty. Behind a proxy, it trusts X-Forwarded-For from
+    127.0.0.1.
+    """
+    import threading
+
     import uvicorn
 
     from press.send import SendRefused
-    from press.serve import access_log_config, build_app
+    from press.serve import access_log_config, build_app, build_preview_app, has_key
 
+    config = obj.config
     try:
-        app = build_app(obj.config)
+        app = build_app(config) if has_key(config) else build_preview_app(config)
     except SendRefused as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"serving {obj.config.folder('public')} and /subscribe on http://{host}:{port}/")
-    uvicorn.run(
-        app, host=host, port=port, proxy_headers=True, log_level="info",
-        log_config=access_log_config(),
-    )  # fmt: skip
+    public = config.folder("public")
+    stop = threading.Event()
+    if watch:
+        import logging.config
+
+        from press.serve import start_watching
+
+        logging.config.dictConfig(access_log_config())
+        start_watching(config, stop)
+    elif not (public / "index.html").is_file():
+        click.echo(
+            f"{_shown(public)}/ has no site yet: run press publish first, or press serve --watch",
+            err=True,
+        )
+    url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/"
+    if has_key(config):
+        click.echo(f"serving {_shown(public)}/ and the subscription pages on {url}")
+    else:
+        click.echo(f"serving a preview of {_shown(public)}/ on {url}")
+        from press.send import MAKE_KEY
+
+        click.echo(
+            f"subscriptions are off: PRESS_SECRET_KEY is not set; to take them: {MAKE_KEY}",
+            err=True,
+        )
+    try:
+        uvicorn.run(
+            app, host=host, port=port, proxy_headers=True, log_level="info",
+            log_config=access_log_config(),
+        )  # fmt: skip
+    finally:
+        stop.set()
 
 
 @main.command("run")
@@ -513,6 +562,127 @@ def run_command(obj: Context, once: bool, standby: bool) -> None:
         raise click.ClickException(str(error)) from None
     if unfinished:  # --once: a due digest could not all go; the next run tries again
         sys.exit(UNAVAILABLE)
+
+
+@main.group()
+def new() -> None:
+    """Start a blog of one's own, or a new post in it."""
+
+
+@new.command(
+    "site",
+    epilog="""\b
+Examples:
+  press new site my-blog
+  press new site my-blog --title "My Blog" --url https://blog.example.com \\
+      --author "A. Writer" --timezone Europe/Paris --category Notes
+  cd my-blog && press publish && press serve
+""",
+)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", prompt="The site's name", help="The site's name (site.title).")
+@click.option(
+    "--url",
+    prompt="Its public address (https://…)",
+    help="The address the site will be published at (site.url).",
+)
+@click.option("--author", prompt="Who writes it", help="The author of the posts (site.author).")
+@click.option("--description", default="", help="One line about the site (site.description).")
+@click.option(
+    "--language", default="en", show_default=True, help="The language of the posts (BCP 47)."
+)
+@click.option(
+    "--timezone",
+    prompt="Its time zone",
+    default="UTC",
+    show_default=True,
+    help="The zone of the posts' dates and the digest's schedule, like Europe/London.",
+)
+@click.option(
+    "--category",
+    default="Notes",
+    show_default=True,
+    help="The example post's category, which the weekly digest gathers.",
+)
+def new_site(
+    folder: Path,
+    title: str,
+    url: str,
+    author: str,
+    description: str,
+    language: str,
+    timezone: str,
+    category: str,
+) -> None:
+    """Make FOLDER a new blog: press.toml, posts/ with a first post, the templates to
+    change as you like, and a .gitignore for what press makes (public/, var/).
+
+    Nothing that is already there is overwritten: when any of these files exists,
+    nothing is written.
+    """
+    from press.starter import Exists, NewSite
+    from press.starter import new_site as make_site
+
+    answers = NewSite(title, url, author, description, language, timezone, category)
+    try:
+        written = make_site(folder, answers, utc_now())
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except Exists as error:
+        raise click.ClickException(error.shown(_shown)) from None
+    post = next(path for path in written if path.parent.name == "posts")
+    click.echo(f"made {_shown(folder)}/ with {counted(len(written), 'file')}; the first post is")
+    click.echo(f"  {_shown(post)}")
+    click.echo("next:")
+    click.echo(f"  cd {_shown(folder)}")
+    click.echo('  press new post "A title"      # write a post')
+    click.echo("  press serve --watch           # look at it on http://localhost:8000/")
+
+
+@new.command(
+    "post",
+    epilog="""\b
+Examples:
+  press new post "Beijing and Moscow, again"
+  press new post "Trade talks" --category Trade --category China-U.S. --edit
+""",
+)
+@click.argument("title")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="NAME",
+    help="A category to file the post under; repeat for more. Default: newsletter.category.",
+)
+@click.option("--slug", default="", help="The post's slug; default: made from the title.")
+@click.option("--draft", is_flag=True, help="Mark it a draft: checked, never published.")
+@click.option("--edit", is_flag=True, help="Open it in $VISUAL or $EDITOR once made.")
+@pass_context
+def new_post(
+    obj: Context, title: str, categories: tuple[str, ...], slug: str, draft: bool, edit: bool
+) -> None:
+    """Make a new post in the posts folder: a file named from its date and slug, its
+    front matter filled in (the title, now in site.timezone, the categories).
+
+    The body is left for you to write, in Markdown; press check warns while it is empty.
+    An existing file is never overwritten.
+    """
+    from press.starter import Exists
+    from press.starter import new_post as make_post
+
+    config = obj.config
+    try:
+        path = make_post(config, title, list(categories), utc_now(), slug, draft)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="TITLE") from None
+    except Exists as error:
+        raise click.ClickException(error.shown(_shown)) from None
+    click.echo(f"wrote {_shown(path)}")
+    if edit:
+        click.edit(filename=str(path))
+    else:
+        click.echo("write the post below its front matter, then press publish")
 
 
 @main.group("import")

@@ -1,8 +1,10 @@
-"""``press serve``: the web app built from press.toml, for uvicorn."""
+"""``press serve``: the web app built from press.toml, for uvicorn; without a secret key,
+a preview of the site alone; with ``--watch``, a publisher beside it."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,7 +12,7 @@ from starlette.applications import Starlette
 
 from newsletter.confirm import ConfirmationQueue
 from newsletter.subscribers import request_subscription
-from newsletter.web import WebSettings, create_app
+from newsletter.web import WebSettings, create_app, create_preview_app
 from press.clock import ticks, utc_now
 from press.config import Config
 from press.mail import open_store
@@ -65,6 +67,39 @@ def build_app(config: Config) -> Starlette:
     )
 
 
+PREVIEW = (
+    "This is a preview of the site: PRESS_SECRET_KEY is not set, so nobody can subscribe "
+    "here and no email goes out. To take subscriptions, set it to a random string of 32 "
+    "characters or more and start press serve again."
+)
+
+
+def has_key(config: Config) -> bool:
+    """Whether PRESS_SECRET_KEY is set (a short one is refused by ``build_app``)."""
+    return bool(config.secrets.get("secret_key"))
+
+
+def build_preview_app(config: Config) -> Starlette:
+    """The site in ``public/`` alone; every subscription page says they are off."""
+    site = config.site
+    return create_preview_app(site, template_env(config), config.folder("public"), PREVIEW)
+
+
+def start_watching(config: Config, stop: threading.Event) -> threading.Thread:
+    """Publish now, then whenever a post or template changes or a post comes due (as
+    ``press run`` does, without the digest), until ``stop`` is set."""
+    from press.schedule import Publisher, snapshot, watch
+
+    publisher = Publisher(config)
+    seen = snapshot(config)
+    due = publisher("start", seen.posts)
+    thread = threading.Thread(
+        target=watch, args=(config, stop, due, publisher, seen), name="watch", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def access_log_config() -> dict[str, Any]:
     """uvicorn's logging, with the tokens in link paths kept out of the access log."""
     from uvicorn.config import LOGGING_CONFIG
@@ -74,5 +109,10 @@ def access_log_config() -> dict[str, Any]:
     config["handlers"] = {
         name: {**handler, "filters": ["tokens"]}
         for name, handler in LOGGING_CONFIG["handlers"].items()
+    }
+    # What --watch publishes, in the same style as uvicorn's own lines.
+    config["loggers"] = {
+        **LOGGING_CONFIG["loggers"],
+        "press": {"handlers": ["default"], "level": "INFO", "propagate": False},
     }
     return config
