@@ -19,6 +19,9 @@ run: $(STAMP)
 	$(BIN)/press check
 	$(BIN)/press publish
 	$(BIN)/press digest --week latest --preview out/
+	@echo
+	@echo "To look at the site: .venv/bin/press serve, then open http://localhost:8000/"
+	@echo "(the digest preview is out/digest.html; your own blog: .venv/bin/press new site DIR)"
 
 
 ## test: the whole test suite

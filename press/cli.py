@@ -43,7 +43,20 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class PressGroup(click.Group):
-    """Every command: a file that cannot be written is one line naming it, exit 1."""
+    """Every command: a file that cannot be written is one line naming it, exit 1; the
+    command list shows each command's first sentence whole (wrapped, never cut with …)."""
+
+    group_class = type  # press subscribers, press new, press import: the same
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         from press.write import WriteFailed
@@ -54,7 +67,17 @@ class PressGroup(click.Group):
             raise click.ClickException(str(error)) from None
 
 
-@click.group(cls=PressGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=PressGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""\b
+Start here:
+  press new site my-blog       # a blog of your own (or use this folder's press.toml)
+  press publish                # write the feeds and pages into public/
+  press serve --watch          # look at it on http://localhost:8000/
+  press COMMAND --help         # what each command needs, with examples
+""",
+)
 @click.version_option(package_name="bystander-press", prog_name="press")
 @click.option(
     "--config",
@@ -86,10 +109,14 @@ def report(loaded: Loaded, now: datetime) -> None:
     )
 
 
-@main.command()
+@main.command(epilog="Example:\n\n  press check && press publish")
 @pass_context
 def check(obj: Context) -> None:
-    """Validate press.toml and every post; list problems by file and line."""
+    """Validate press.toml and every post; list problems by file and line.
+
+    Reads the posts as press publish would, writes nothing, and exits 1 when a post
+    cannot be published (a warning alone exits 0).
+    """
     # The last publish's post cache, read only: files unchanged since are not parsed again.
     from newsletter.digest import unknown_category
     from press.content import load_posts
@@ -106,12 +133,24 @@ def check(obj: Context) -> None:
         sys.exit(1)
 
 
-@main.command()
-@click.option("--force", is_flag=True, help="Build everything even if nothing changed.")
+@main.command(
+    epilog="""\b
+Examples:
+  press publish
+  press publish --force --verbose   # after changing the code or by hand in public/
+"""
+)
+@click.option("--force", is_flag=True, help="Build every file again, even if nothing changed.")
 @click.option("-v", "--verbose", is_flag=True, help="List each file written or removed.")
 @pass_context
 def publish(obj: Context, force: bool, verbose: bool) -> None:
-    """Write every feed, page and index (only files whose content changed)."""
+    """Write every feed, page and index (only files whose content changed).
+
+    Reads posts/, templates/ and press.toml, writes public/, and keeps what it needs to
+    know next time in var/. When nothing changed since the last publish it says so and
+    writes nothing. A post that cannot be read is skipped (press check says why); the
+    others are published. If feeds.hub is set, the hub hears of the feeds that changed.
+    """
     from press.files import PostChanged
     from press.lock import LockTimeout
     from press.publish import publish as publish_run
@@ -160,14 +199,33 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
         )
 
 
-@main.command()
-@click.option("--week", metavar="2022-W37|latest", help="The ISO week; default: last full week.")
-@click.option("--category", metavar="NAME", help="Another category than newsletter.category.")
-@click.option("--send", is_flag=True, help="Send to every confirmed subscriber over SMTP.")
+@main.command(
+    epilog="""\b
+Examples:
+  press digest --week latest --preview out/   # look at it in a browser
+  press digest --send                         # last week's, to every subscriber
+  press digest --week 2022-W37 --outbox out/  # one .eml a subscriber, nothing sent
+"""
+)
+@click.option(
+    "--week",
+    metavar="2022-W37|latest",
+    help="The ISO week, or latest for the newest week with posts. Default: the last full week.",
+)
+@click.option(
+    "--category",
+    metavar="NAME",
+    help="The category to gather. Default: newsletter.category.",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Send it to every confirmed subscriber through smtp.url (needs PRESS_SECRET_KEY).",
+)
 @click.option(
     "--queue-only",
     is_flag=True,
-    help="With --send: queue the deliveries and leave them to press deliver --worker.",
+    help="With --send: queue the deliveries and leave them to press deliver workers.",
 )
 @click.option(
     "--outbox",
@@ -193,7 +251,12 @@ def digest(
     outbox_dir: Path | None,
     preview_dir: Path | None,
 ) -> None:
-    """Build the weekly digest of one category; send it, or write the outbox or a preview."""
+    """Build the weekly digest of one category; send it, or write the outbox or a preview.
+
+    Without an option it writes the week's web copy into public/newsletter/. --send
+    needs smtp.url and PRESS_SECRET_KEY; each subscriber gets it once, however often the
+    command runs (a run stopped midway sends only what is left when run again).
+    """
     from newsletter.digest import WeekError
     from newsletter.smtp import SmtpError
     from press.pipeline import run_digest
@@ -290,12 +353,24 @@ def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> li
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--category", "categories", multiple=True, metavar="NAME", help="Repeatable.")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="NAME",
+    help="A category they get the digest of; repeat for more. Default: newsletter.category.",
+)
 @click.option(
     "--new-category", is_flag=True, help="Take a --category that no post is filed under yet."
 )
-@click.option("--confirmed", is_flag=True, help="Skip the confirmation: you have consent.")
-@click.option("--source", default="cli", show_default=True, help="Where they came from.")
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="Add them confirmed, with no email: only when you hold their consent already.",
+)
+@click.option(
+    "--source", default="cli", show_default=True, help="Where they came from, kept with them."
+)
 @pass_context
 def subscribers_add(
     obj: Context,
@@ -411,7 +486,13 @@ def subscribers_list(obj: Context, status: str | None, category: str | None) -> 
 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--category", "categories", multiple=True, metavar="NAME", help="For rows without.")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="NAME",
+    help="The category of rows that name none; repeat for more. Default: newsletter.category.",
+)
 @click.option(
     "--new-category", is_flag=True, help="Take a --category that no post is filed under yet."
 )
@@ -532,12 +613,32 @@ def serve(obj: Context, host: str, port: int, watch: bool) -> None:
         stop.set()
 
 
-@main.command("run")
-@click.option("--once", is_flag=True, help="Do what is due now (publish, a missed digest), exit.")
-@click.option("--standby", is_flag=True, help="If another press run schedules, wait to take over.")
+@main.command(
+    "run",
+    epilog="""\b
+Examples:
+  press run                  # under systemd or in a terminal; Ctrl-C stops it
+  press run --once           # from cron: do what is due, then exit
+""",
+)
+@click.option(
+    "--once", is_flag=True, help="Do what is due now (a publish, a missed digest), then exit."
+)
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="When another press run is scheduling, wait and take over when it stops.",
+)
 @pass_context
 def run_command(obj: Context, once: bool, standby: bool) -> None:
-    """The scheduler: publish on new or due posts, send the weekly digest on time."""
+    """The scheduler: publish on new or due posts, send the weekly digest on time.
+
+    Looks at posts/ every schedule.poll_seconds and publishes after a change or when a
+    post's date comes; sends the digest at schedule.digest in site.timezone (needs
+    smtp.url and PRESS_SECRET_KEY). A digest missed while it was down goes out when it
+    starts, within schedule.grace_hours. One press run a database; SIGTERM lets the
+    messages in flight finish.
+    """
     import logging
     import signal
     import threading
@@ -726,17 +827,28 @@ def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> N
         sys.exit(1)
 
 
-@main.command()
-@click.option("--worker", is_flag=True, required=True, help="Run as a delivery worker.")
-@click.option("--until-empty", is_flag=True, help="Exit when no delivery is left queued.")
+@main.command(
+    epilog="""\b
+Examples:
+  press digest --send --queue-only && press deliver --until-empty
+  press deliver --connections 8     # on each sending machine, until stopped
+"""
+)
+@click.option("--worker", is_flag=True, hidden=True)  # once required; still taken
+@click.option("--until-empty", is_flag=True, help="Exit once no delivery is left queued.")
 @click.option(
     "--connections",
     type=click.IntRange(min=1),
-    help="SMTP connections for this worker (default: delivery.connections).",
+    help="SMTP connections for this worker. Default: delivery.connections.",
 )
 @pass_context
 def deliver(obj: Context, worker: bool, until_empty: bool, connections: int | None) -> None:
-    """Send queued deliveries, sharing them with any other workers (PostgreSQL)."""
+    """Send queued deliveries, sharing them with any other workers (PostgreSQL).
+
+    Takes batches of what press digest --send --queue-only queued, under a lease that
+    another worker takes over if this one dies; needs smtp.url and PRESS_SECRET_KEY.
+    Runs until stopped (SIGTERM), or with --until-empty until nothing is queued.
+    """
     import logging
     import signal
     import threading

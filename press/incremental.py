@@ -23,16 +23,14 @@ later publish leaves a file whose key is the same and whose bytes on disk are as
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from feeds.model import Loaded, Parsed
 from feeds.output import Output, output_key
@@ -49,14 +47,17 @@ PARSER = Path(__file__).parent.parent / "feeds"  # with press.content and this m
 Entry = tuple[Stamp, Parsed]
 
 
-@dataclass
 class PostCache:
     """Parsed files by display path, with the stamp each was parsed at, and which of
-    the cache files no longer match what is here (to be written)."""
+    the cache files no longer match what is here (to be written). A plain class: a
+    dataclass costs the publish that has nothing to do a millisecond to define."""
 
-    key: str
-    entries: dict[str, Entry] = field(default_factory=dict)
-    stale: set[int] = field(default_factory=lambda: set(range(SHARDS)))
+    def __init__(
+        self, key: str, entries: dict[str, Entry] | None = None, stale: set[int] | None = None
+    ) -> None:
+        self.key = key
+        self.entries: dict[str, Entry] = {} if entries is None else entries
+        self.stale: set[int] = set(range(SHARDS)) if stale is None else stale
 
     @property
     def changed(self) -> bool:
@@ -98,8 +99,7 @@ def inputs_key(build: str, posts: Stamps) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     """What a publish is made from, as found before it loads anything: the posts'
     stamps, the build key (settings, templates, code), the key of both, and what the
     last publish recorded."""
@@ -123,8 +123,7 @@ def week_of(now: datetime, config: Config) -> str:
     return f"{year}-W{week:02}"
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(NamedTuple):
     """What the last publish left, when nothing needs publishing again."""
 
     files: int
@@ -244,6 +243,8 @@ def reusable(config: Config, inputs: Inputs, force: bool = False) -> Callable[[O
 
 
 def shard(name: str) -> int:
+    import zlib
+
     return zlib.crc32(name.encode("utf-8")) % SHARDS
 
 
@@ -267,6 +268,7 @@ def start_cache(config: Config, force: bool = False, kept: PostCache | None = No
 
 def open_cache(config: Config) -> PostCache:
     """The cache the last publish left; what of it cannot be used is marked stale."""
+    import gc
     import pickle  # imported here: a publish with nothing to do reads no cache
 
     cache = PostCache(cache_key(config), stale=set())

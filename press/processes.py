@@ -1,6 +1,6 @@
 """Sending one digest from several processes on this machine (``delivery.processes``).
 
-Each process is a ``press deliver --worker --until-empty`` with its share of
+Each process is a ``press deliver --until-empty`` with its share of
 ``delivery.connections``: the same claims, leases and heartbeats as workers on other
 machines, so a subscriber still gets one copy, and at most ``delivery.connections``
 messages are in flight across them. One process is bound to one core by Python; more
@@ -49,7 +49,7 @@ def send_in_processes(
     start, before = clock(), delivery_counts(engine, digest_id)
     total = before["queued"]
     command = [sys.executable, "-m", "press", "--config", str(config.path)]
-    command += ["deliver", "--worker", "--until-empty", "--connections"]
+    command += ["deliver", "--until-empty", "--connections"]
     # The secrets this process was given, wherever it got them, for its workers too.
     environment = {**os.environ, **{SECRETS[name]: value for name, value in config.secrets.items()}}
 

@@ -1,4 +1,4 @@
-"""``press deliver --worker``: one of any number of senders sharing the queued deliveries.
+"""``press deliver``: one of any number of senders sharing the queued deliveries.
 
 Each worker takes a batch under a lease (``SELECT … FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), sends it over its own SMTP connections and marks each row as the server

@@ -28,7 +28,7 @@ PRESS = str(Path(sys.executable).parent / "press")
 
 def start_worker(project: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [PRESS, "deliver", "--worker", "--until-empty"],
+        [PRESS, "deliver", "--until-empty"],
         cwd=project,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
