@@ -285,8 +285,7 @@ def digest(
     except (SendRefused, SmtpError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
     finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
+        bar[0].close()
     report = result.report
     from feeds.text import escape_controls
 
@@ -302,22 +301,15 @@ def digest(
 
 
 def _progress() -> tuple[Callable[[DeliveryReport, int], None], list[Any]]:
-    """A progress bar on a terminal, a line a batch elsewhere."""
-    bar: list[Any] = []
+    """Sending's progress: a bar on a terminal, a line every few seconds elsewhere."""
+    from press.progress import Progress
+
+    shown = Progress("sending", "message")
 
     def progress(report: DeliveryReport, total: int) -> None:
-        done = report.sent + report.failed + report.deferred
-        if sys.stdout.isatty():
-            if not bar:
-                bar.append(click.progressbar(length=max(total, 1), label="sending", show_pos=True))
-                bar[0].__enter__()
-            bar[0].update(done - bar[0].pos)
-        else:
-            click.echo(
-                f"sent {report.sent}, failed {report.failed}, deferred {report.deferred} of {total}"
-            )
+        shown.update(report.sent + report.failed + report.deferred, total)
 
-    return progress, bar
+    return progress, [shown]
 
 
 def _shown(path: Path) -> str:
@@ -801,12 +793,16 @@ def import_group() -> None:
 @pass_context
 def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> None:
     """Import a WordPress export (Tools → Export, WXR) into Markdown posts."""
+    from press.progress import Progress
     from press.wordpress import import_wordpress
 
     config = obj.config
     folder = into or config.folder("posts")
     folder.mkdir(parents=True, exist_ok=True)
-    report = import_wordpress(export, folder, config.folder("var"), config.site.timezone)
+    with Progress("importing", "item") as shown:
+        report = import_wordpress(
+            export, folder, config.folder("var"), config.site.timezone, shown.update
+        )
     for problem in report.problems:  # "12: …" is a line of the file: export.xml:12: …
         click.echo(
             f"{export}:{problem}" if problem[:1].isdigit() else f"{export}: {problem}", err=True

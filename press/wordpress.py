@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,8 +133,9 @@ def _read_item(position: int, element: Any) -> WxrItem:
     return item
 
 
-def _first_pass(path: Path) -> tuple[dict[str, str], dict[str, Attachment]]:
-    """The authors (login to display name) and attachments (id to URL and caption)."""
+def _first_pass(path: Path) -> tuple[dict[str, str], dict[str, Attachment], int]:
+    """The authors (login to display name), attachments (id to URL and caption), and
+    how many items there are."""
     if path.stat().st_size == 0:
         raise NotWxr("the file is empty (export again from Tools → Export in WordPress)")
     with path.open("rb") as handle:
@@ -145,9 +146,10 @@ def _first_pass(path: Path) -> tuple[dict[str, str], dict[str, Attachment]]:
             raise NotWxr(f"{line}: not XML: {error.msg}") from None
 
 
-def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment]]:
+def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment], int]:
     authors: dict[str, str] = {}
     attachments: dict[str, Attachment] = {}
+    items = 0
     for _, element in etree.iterparse(
         handle, events=("end",), huge_tree=True, resolve_entities=False, recover=True
     ):
@@ -157,6 +159,7 @@ def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment]]:
             authors[login] = _child(element, "author_display_name", wp=True) or login
             element.clear()
         elif name == "item" and not namespace:
+            items += 1
             if _child(element, "post_type", wp=True) == "attachment":
                 excerpt = next(
                     (
@@ -170,7 +173,7 @@ def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment]]:
                     _child(element, "attachment_url", wp=True) or _child(element, "guid"), excerpt
                 )
             element.clear()
-    return authors, attachments
+    return authors, attachments, items
 
 
 def _sha(text: str) -> str:
@@ -188,8 +191,15 @@ def _known_files(into: Path) -> dict[str, Path]:
     return found
 
 
-def import_wordpress(path: Path, into: Path, var: Path, zone: ZoneInfo) -> ImportReport:
-    """Import every post of a WXR file into ``into``; safe to run again.
+def import_wordpress(
+    path: Path,
+    into: Path,
+    var: Path,
+    zone: ZoneInfo,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> ImportReport:
+    """Import every post of a WXR file into ``into``; safe to run again. ``progress``
+    hears of each item read (how many, of how many).
 
     A post already imported (same guid) is updated in place, never duplicated; a file
     changed since the importer wrote it is left alone and reported.
@@ -202,8 +212,9 @@ def import_wordpress(path: Path, into: Path, var: Path, zone: ZoneInfo) -> Impor
         record = {}
     on_disk = _known_files(into) if into.is_dir() else {}
     try:
-        authors, attachments = _first_pass(path)
+        authors, attachments, count = _first_pass(path)
         for position, element in _items(path):
+            progress(position, count)
             item = _read_item(position, element)
             warnings: list[str] = []
             try:

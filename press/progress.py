@@ -1,0 +1,73 @@
+"""Progress of long work as a person watching it would want it: on a terminal, a bar with
+the count, the rate and the time left; elsewhere (systemd, cron, CI) a line every few
+seconds, never a bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from feeds.counts import counted
+from press.clock import ticks
+
+EVERY = 5.0  # seconds between two lines when not on a terminal
+
+
+class Progress:
+    """``update(done, total)`` as the work goes; ``close()`` at the end (a context
+    manager does it). Nothing shows for work that ends within ``after`` seconds."""
+
+    def __init__(
+        self,
+        label: str,
+        unit: str,
+        *,
+        tty: bool | None = None,
+        echo: Callable[[str], None] = lambda line: click.echo(line, err=True),
+        clock: Callable[[], float] = ticks,
+        after: float = 1.0,
+    ) -> None:
+        self.label, self.unit, self.echo, self.clock, self.after = label, unit, echo, clock, after
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.started = clock()
+        self.last_line = self.started
+        self.bar: Any = None
+        self.done = 0
+
+    def rate(self) -> float:
+        seconds = self.clock() - self.started
+        return self.done / seconds if seconds > 0 else 0.0
+
+    def update(self, done: int, total: int) -> None:
+        self.done = done
+        now = self.clock()
+        if now - self.started < self.after:  # short work shows nothing
+            return
+        if self.tty:
+            if self.bar is None:
+                self.bar = click.progressbar(
+                    length=max(total, 1), label=self.label, show_pos=True, show_eta=True,
+                    item_show_func=lambda _: f"{self.rate():,.0f} {self.unit}/s",
+                    file=sys.stderr,
+                )  # fmt: skip
+                self.bar.__enter__()
+            self.bar.update(done - self.bar.pos, current_item=done)
+        elif now - self.last_line >= EVERY or done >= total:
+            self.last_line = now
+            self.echo(
+                f"{self.label}: {done:,} of {counted(total, self.unit)} ({self.rate():,.0f}/s)"
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
