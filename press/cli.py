@@ -274,10 +274,15 @@ def digest(
     elif not preview_dir:
         mode = "web"
     progress, bar = _progress()
+
+    def say(line: str, err: bool = False) -> None:
+        bar[0].close()  # a line said after sending goes below the bar, not into it
+        click.echo(line, err=err)
+
     try:
         result = run_digest(
-            obj.config, week, mode, utc_now(), say=click.echo,
-            warn=lambda line: click.echo(line, err=True), category=category, folder=folder,
+            obj.config, week, mode, utc_now(), say=say,
+            warn=lambda line: say(line, err=True), category=category, folder=folder,
             progress=progress,
         )  # fmt: skip
     except WeekError as error:

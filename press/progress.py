@@ -50,7 +50,7 @@ class Progress:
             if self.bar is None:
                 self.bar = click.progressbar(
                     length=max(total, 1), label=self.label, show_pos=True, show_eta=True,
-                    item_show_func=lambda _: f"{self.rate():,.0f} {self.unit}/s",
+                    item_show_func=lambda _: f"{self.rate():,.0f}/s",
                     file=sys.stderr,
                 )  # fmt: skip
                 self.bar.__enter__()
