@@ -16,8 +16,6 @@ from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the SMTP server took nothing; try again later
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from feeds.model import Loaded
     from newsletter.deliver import DeliveryReport
 
@@ -273,10 +271,15 @@ def digest(
         mode, folder = "outbox", outbox_dir
     elif not preview_dir:
         mode = "web"
-    progress, bar = _progress()
+    from press.progress import Progress
+
+    shown = Progress("sending", "message")  # a bar on a terminal, a line every 5 s elsewhere
+
+    def progress(report: DeliveryReport, total: int) -> None:
+        shown.update(report.sent + report.failed + report.deferred, total)
 
     def say(line: str, err: bool = False) -> None:
-        bar[0].close()  # a line said after sending goes below the bar, not into it
+        shown.close()  # a line said after sending goes below the bar, not into it
         click.echo(line, err=err)
 
     try:
@@ -290,7 +293,7 @@ def digest(
     except (SendRefused, SmtpError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
     finally:
-        bar[0].close()
+        shown.close()
     report = result.report
     from feeds.text import escape_controls
 
@@ -303,18 +306,6 @@ def digest(
     if result.state == "unavailable":
         click.echo("run the same command again when the server is back", err=True)
     sys.exit(result.exit_status)
-
-
-def _progress() -> tuple[Callable[[DeliveryReport, int], None], list[Any]]:
-    """Sending's progress: a bar on a terminal, a line every few seconds elsewhere."""
-    from press.progress import Progress
-
-    shown = Progress("sending", "message")
-
-    def progress(report: DeliveryReport, total: int) -> None:
-        shown.update(report.sent + report.failed + report.deferred, total)
-
-    return progress, [shown]
 
 
 def _shown(path: Path) -> str:

@@ -15,6 +15,7 @@ from newsletter.subscribers import request_subscription
 from newsletter.web import WebSettings, create_app, create_preview_app
 from press.clock import ticks, utc_now
 from press.config import Config
+from press.digest import signer_from
 from press.mail import open_store
 from press.send import real_signer, send_confirmation
 from press.templates import template_env
@@ -76,7 +77,7 @@ PREVIEW = (
 
 def has_key(config: Config) -> bool:
     """Whether PRESS_SECRET_KEY is set (a short one is refused by ``build_app``)."""
-    return bool(config.secrets.get("secret_key"))
+    return not signer_from(config).is_development
 
 
 def build_preview_app(config: Config) -> Starlette:

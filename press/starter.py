@@ -69,8 +69,7 @@ def site_toml(site: NewSite) -> str:
     """A press.toml for the new site; every other setting keeps its default (README,
     "Configuration")."""
 
-    def q(value: str) -> str:
-        return yaml_text(value)  # a JSON string is a TOML basic string too
+    q = yaml_text  # a JSON string is a TOML basic string, as it is a YAML one
 
     return f"""\
 # press settings. Every key is documented in the README ("Configuration"); the ones

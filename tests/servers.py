@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+from tests.waiting import wait_for
+
+PRESS = str(Path(sys.executable).parent / "press")
 
 
 def free_port() -> int:
@@ -63,3 +74,33 @@ def recording_http_server(port: int = 0, status: int = 204) -> Iterator[Recorder
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def press_serve(
+    project: Path, port: int, *options: str, key: str | None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``press serve`` on ``port`` in ``project`` (output in serve.log), with
+    PRESS_SECRET_KEY set to ``key`` or unset; stopped with SIGTERM as systemd would."""
+    environment = {k: v for k, v in os.environ.items() if k != "PRESS_SECRET_KEY"}
+    if key is not None:
+        environment["PRESS_SECRET_KEY"] = key
+    log = (project / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [PRESS, "serve", "--port", str(port), *options], cwd=project, stdout=log,
+        stderr=subprocess.STDOUT, env=environment,
+    )  # fmt: skip
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(answers, 30)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()

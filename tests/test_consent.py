@@ -7,12 +7,10 @@ from __future__ import annotations
 import base64
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,7 +23,7 @@ from newsletter.tokens import Signer, link_subject
 from press.config import Config, load_config
 from press.mail import open_store
 from press.pipeline import run_digest
-from tests.servers import free_port
+from tests.servers import free_port, press_serve
 from tests.smtp_server import SmtpHandler, smtp_server
 from tests.test_web import KEY, NOW, csrf_of, link_in, make_config, serving, subscribe
 from tests.waiting import wait_for
@@ -204,29 +202,6 @@ def test_a_confirmation_is_tried_again_while_the_mail_server_is_down(project: Pa
     assert handler.received[0].recipients == ["late@example.com"]
 
 
-@contextmanager
-def press_serve(project: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    log = (project / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [PRESS, "serve", "--port", str(port)], cwd=project, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PRESS_SECRET_KEY": KEY},
-    )  # fmt: skip
-    try:
-        wait_for(lambda: _answers(port), 30)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-
-
-def _answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def declared_only(port: int, path: str, length: int) -> bytes:
     """The status line for a POST that declares a body of ``length`` and sends none."""
     import socket
@@ -254,7 +229,7 @@ def test_big_bodies_are_refused_before_they_are_read_and_tokens_stay_out_of_the_
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     paths = ["/subscribe", unsubscribe, preferences, "/confirm/x.y"]
-    with press_serve(project, port) as server:
+    with press_serve(project, port, key=KEY) as server:
         before = peak_memory_mb(server.pid)
         for path in paths:
             assert declared_only(port, path, 300 << 20).startswith(b"HTTP/1.1 413 "), path

@@ -5,23 +5,18 @@ nothing)."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import feedparser
 import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.servers import PRESS, free_port, press_serve
 from tests.smtp_server import SmtpHandler, smtp_server
 from tests.waiting import wait_for
 
-PRESS = str(Path(sys.executable).parent / "press")
 SITE = [
     "--title", "Kettle & Notes", "--url", "https://kettle.example.org", "--author", "K. Writer",
     "--timezone", "Europe/Paris", "--category", "Tea",
@@ -120,30 +115,6 @@ def test_the_questions_are_asked_when_not_given(tmp_path: Path) -> None:
     assert 'title = "Asked Blog"' in toml and 'timezone = "Asia/Tokyo"' in toml
 
 
-@contextmanager
-def serving_preview(project: Path, port: int, *options: str) -> Iterator[subprocess.Popen[str]]:
-    environment = {k: v for k, v in os.environ.items() if k != "PRESS_SECRET_KEY"}
-    log = (project / "serve.log").open("w")
-    process = subprocess.Popen(
-        [PRESS, "serve", "--port", str(port), *options], cwd=project, stdout=log,
-        stderr=subprocess.STDOUT, env=environment, text=True,
-    )  # fmt: skip
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(answers, 30)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-
-
 def test_serve_without_a_key_previews_the_site_and_sends_nothing(project: Path) -> None:
     handler = SmtpHandler()
     with smtp_server(handler) as server:
@@ -152,7 +123,7 @@ def test_serve_without_a_key_previews_the_site_and_sends_nothing(project: Path) 
         press("publish", cwd=project)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        with serving_preview(project, port):
+        with press_serve(project, port, key=None):
             home = httpx.get(base + "/")
             assert home.status_code == 200 and "China Bystander" in home.text
             feed = httpx.get(base + "/feeds/all.atom.xml")
@@ -177,7 +148,7 @@ def test_serve_without_a_key_previews_the_site_and_sends_nothing(project: Path) 
 @pytest.mark.slow
 def test_serve_watch_publishes_a_new_post(project: Path) -> None:
     port = free_port()
-    with serving_preview(project, port, "--watch"):
+    with press_serve(project, port, "--watch", key=None):
         assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200  # published at start
         (project / "posts" / "2022-12-01-watched.md").write_text(
             "---\ntitle: Watched\ndate: 2022-12-01T09:00:00Z\ncategories: [China-Russia]\n"
