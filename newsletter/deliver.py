@@ -59,6 +59,19 @@ class DeliveryReport:
     outage: str = ""  # why sending stopped early: the SMTP server takes no mail
 
 
+def summary(report: DeliveryReport) -> str:
+    """The line a person reads after a send: ``sent 1,698, 2 failed (1 now bounced), 300
+    left queued``; what did not happen goes unsaid, but what is left is always told."""
+    parts = [f"sent {report.sent:,}"]
+    if report.failed:
+        bounced = f" ({report.bounced:,} now bounced)" if report.bounced else ""
+        parts.append(f"{report.failed:,} failed{bounced}")
+    if report.skipped:
+        parts.append(f"{report.skipped:,} skipped (unsubscribed since)")
+    parts.append(f"{report.left:,} left queued" if report.left else "none left queued")
+    return ", ".join(parts)
+
+
 Compose = Callable[[Delivery], tuple[bytes, str]]
 
 

@@ -19,6 +19,7 @@ from press import incremental
 from press.config import Config
 from press.content import load_posts
 from press.incremental import Inputs, PostCache, PublishResult, save_cache
+from press.progress import Meter, unwatched
 from press.shares import NOT_SHARED, Sharing
 from press.templates import template_env
 from press.write import write_tree
@@ -52,12 +53,14 @@ def build_site_files(
     cache: PostCache,
     force: bool = False,
     sharing: Sharing = NOT_SHARED,
+    meter: Meter = unwatched,
 ) -> PublishResult:
     """Load the posts (parsing those ``cache`` does not hold as they are), build every
     file, write those that changed (with ``force``, make every one anew), record what was
     made from what (``press.incremental``) and tell a WebSub hub of the feeds that
-    changed."""
-    loaded = load_posts(config, cache, inputs.stamps, sharing)
+    changed. ``meter`` shows the progress of the parsing and of the writing."""
+    with meter("parsing", "post") as parsing:
+        loaded = load_posts(config, cache, inputs.stamps, sharing, parsing.update)
     posts = published(loaded.posts, now)
     env = template_env(config)
     files = chain(
@@ -66,7 +69,10 @@ def build_site_files(
     )
     reuse = incremental.reusable(config, inputs, force)
     manifest = config.folder("var") / "public-manifest.json"
-    report = write_tree(config.folder("public"), files, manifest, reuse, sharing)
+    with meter("writing", "file") as writing:
+        report = write_tree(
+            config.folder("public"), files, manifest, reuse, sharing, writing.update
+        )
     result = PublishResult(
         loaded,
         len(posts),

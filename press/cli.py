@@ -102,7 +102,7 @@ def report(loaded: Loaded, now: datetime) -> None:
     scheduled = sum(1 for p in loaded.posts if not p.draft and p.date > now)
     click.echo(
         f"{counted(len(loaded.posts), 'post')} loaded ({counted(drafts, 'draft')}, "
-        f"{scheduled} scheduled), {len(loaded.failed)} skipped, "
+        f"{scheduled:,} scheduled), {len(loaded.failed):,} skipped, "
         f"{counted(len(loaded.warnings), 'warning')}"
     )
 
@@ -151,6 +151,7 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
     """
     from press.files import PostChanged
     from press.lock import LockTimeout
+    from press.progress import Progress
     from press.publish import publish as publish_run
     from press.shares import one_a_core
 
@@ -159,8 +160,9 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
 
     try:
         result = publish_run(
-            obj.config, utc_now(), on_wait=waiting, force=force, sharing=one_a_core()
-        )
+            obj.config, utc_now(), on_wait=waiting, force=force, sharing=one_a_core(),
+            meter=Progress,  # a bar on a terminal for work past a second, else a line every 5 s
+        )  # fmt: skip
     except LockTimeout as error:
         raise click.ClickException(f"gave up waiting: {error}") from None
     except PostChanged as error:
@@ -187,8 +189,8 @@ def publish(obj: Context, force: bool, verbose: bool) -> None:
     if report.written or report.removed:
         click.echo(
             f"published {counted(result.published, 'post')}{skipped}: "
-            f"{counted(len(report.written), 'file')} written, {len(report.unchanged)} unchanged, "
-            f"{len(report.removed)} removed"
+            f"{counted(len(report.written), 'file')} written, {len(report.unchanged):,} unchanged, "
+            f"{len(report.removed):,} removed"
         )
     else:
         click.echo(
@@ -505,7 +507,7 @@ def subscribers_import(
     for line, reason in report.skipped:
         click.echo(f"{file}:{line}: skipped: {reason}", err=True)
     click.echo(
-        f"imported {report.imported}, skipped {len(report.skipped)}, "
+        f"imported {report.imported:,}, skipped {len(report.skipped):,}, "
         f"{counted(len(report.problems), 'bad row')}"
     )
     if report.problems:
@@ -807,11 +809,11 @@ def import_wordpress_command(obj: Context, export: Path, into: Path | None) -> N
         click.echo(f"{export}: warning: {warning}", err=True)
     for name in report.left_alone:
         click.echo(f"left alone (edited since it was imported): {name}", err=True)
-    skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skipped.items())) or "none"
+    skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.skipped.items())) or "none"
     click.echo(
-        f"imported {len(report.imported)} ({counted(report.drafts, 'draft')}), "
-        f"updated {len(report.updated)}, "
-        f"unchanged {len(report.unchanged)}, left alone {len(report.left_alone)}, "
+        f"imported {len(report.imported):,} ({counted(report.drafts, 'draft')}), "
+        f"updated {len(report.updated):,}, "
+        f"unchanged {len(report.unchanged):,}, left alone {len(report.left_alone):,}, "
         f"skipped: {skipped}; {counted(len(report.problems), 'problem')}, "
         f"{counted(len(report.warnings), 'warning')}"
     )
@@ -858,7 +860,9 @@ def deliver(obj: Context, worker: bool, until_empty: bool, connections: int | No
         report = run_worker(obj.config, stop, until_empty=until_empty, connections=connections)
     except (SendRefused, SmtpError) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"sent {report.sent}, failed {report.failed}, {report.left} left queued")
+    from newsletter.deliver import summary
+
+    click.echo(summary(report))
     if report.outage:
         click.echo(f"Error: the SMTP server takes no mail now: {report.outage}", err=True)
         sys.exit(UNAVAILABLE)

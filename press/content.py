@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import PostChanged, Stamp, Stamps, display_path, post_stamps
 from press.incremental import PostCache, shard
-from press.shares import FAILED, NOT_SHARED, Sharing, share_out
+from press.shares import FAILED, NOT_SHARED, Sharing, Tick, no_tick, share_out, share_tick
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,15 @@ def with_file_body(post: Post, path: str) -> Post:
 Result = tuple[Parsed, bool]  # the file's posts and problems; whether it could be read
 
 
-def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]:
-    """Parse ``(display name, path)`` files; an unreadable one becomes a problem."""
+def read_and_parse(
+    files: Sequence[tuple[str, str]], site: Site, tick: Callable[[int], None] | None = None
+) -> list[Result]:
+    """Parse ``(display name, path)`` files; an unreadable one becomes a problem. ``tick``
+    hears how many are done, every 64."""
     results: list[Result] = []
     for name, path in files:
+        if tick is not None and not len(results) % 64:
+            tick(len(results))
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -85,26 +90,43 @@ def read_and_parse(files: Sequence[tuple[str, str]], site: Site) -> list[Result]
 
 
 def parse_files(
-    files: Sequence[tuple[str, str]], site: Site, sharing: Sharing = NOT_SHARED
+    files: Sequence[tuple[str, str]],
+    site: Site,
+    sharing: Sharing = NOT_SHARED,
+    progress: Tick = no_tick,
 ) -> list[Result]:
     """``read_and_parse``, shared by this process and ``processes - 1`` others when there
     are many files (a cold publish of a big site); the results come back in the order of
-    ``files``.
+    ``files``, and ``progress`` hears how many are done as it goes.
 
     Only the ``press`` command asks for processes: a child process may start by importing
     the parent's main module, which a program embedding press may not expect. If the
     processes fail to start or die, the files are parsed here instead.
     """
-    if len(files) < sharing.parse_from or sharing.processes < 2:
-        return read_and_parse(files, site)
+    total = len(files)
+    if total < sharing.parse_from or sharing.processes < 2:
+        results = read_and_parse(files, site, share_tick(progress, total))
+    else:
+        results = _parse_shared(files, site, sharing, progress)
+    progress(total, total)
+    return results
+
+
+def _parse_shared(
+    files: Sequence[tuple[str, str]], site: Site, sharing: Sharing, progress: Tick
+) -> list[Result]:
     # forkserver is the safe way from a process that runs threads (the scheduler).
     method = "fork" if sharing.may_fork() else "forkserver"
+    function = functools.partial(read_and_parse, site=site)
+    tick = share_tick(progress, len(files), sharing.processes)
     try:
-        return share_out(functools.partial(read_and_parse, site=site), files, sharing, method)
+        return share_out(
+            function, files, sharing, method, here=functools.partial(function, tick=tick)
+        )
     except FAILED as error:
         count = sharing.processes
         log.warning("parsing in %d processes failed (%s); parsing here", count, error)
-        return read_and_parse(files, site)
+        return read_and_parse(files, site, share_tick(progress, len(files)))
 
 
 def _found(parsed: Parsed, path: str) -> None:
@@ -118,11 +140,13 @@ def load_posts(
     cache: PostCache | None = None,
     stamps: Stamps | None = None,
     sharing: Sharing = NOT_SHARED,
+    progress: Tick = no_tick,
 ) -> Loaded:
     """Every post under the posts folder, with every problem met on the way.
 
     With a ``cache``, unchanged files are taken from it and the cache is brought up to
-    date (``cache.changed`` tells whether it needs saving).
+    date (``cache.changed`` tells whether it needs saving). ``progress`` hears how many
+    of the files to parse are parsed.
     """
     site = config.site
     folder = config.folder("posts")
@@ -141,7 +165,9 @@ def load_posts(
             results.append(known[1])
         else:
             todo.append((name, path))
-    for (name, path), (parsed, read) in zip(todo, parse_files(todo, site, sharing), strict=True):
+    for (name, path), (parsed, read) in zip(
+        todo, parse_files(todo, site, sharing, progress), strict=True
+    ):
         _found(parsed, path)
         results.append(parsed)
         stamp = stamps[name][1]

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from feeds.counts import counted
-from newsletter.deliver import DeliveryReport
+from newsletter.deliver import DeliveryReport, summary
 from newsletter.digest import unknown_category
 from newsletter.ledger import DigestRecord, delivery_counts, find_digest
 from newsletter.render import week_dates
@@ -145,10 +145,7 @@ def _send(
     else:
         say(f"resuming digest {key}: {counts['queued']:,} of {total:,} still to send")
     report = send_digest(config, run, engine, progress, stop, clock, due)
-    say(
-        f"sent {report.sent}, failed {report.failed} ({report.bounced} now bounced), "
-        f"skipped {report.skipped} (unsubscribed since), left {report.left} queued"
-    )
+    say(summary(report))
     if report.outage:
         say(
             f"the SMTP server takes no mail now ({report.outage}): digest {key} has "

@@ -4,6 +4,7 @@ seconds, never a bar."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,11 +15,19 @@ from feeds.counts import counted
 from press.clock import ticks
 
 EVERY = 5.0  # seconds between two lines when not on a terminal
+Meter = Callable[[str, str], "Progress"]  # (label, unit): the progress of one stage of work
+
+
+def unwatched(label: str, unit: str) -> Progress:
+    """A ``Meter`` for work nobody watches: its progress shows nowhere."""
+    return Progress(label, unit, tty=False, echo=lambda line: None, after=math.inf)
 
 
 class Progress:
     """``update(done, total)`` as the work goes; ``close()`` at the end (a context
-    manager does it). Nothing shows for work that ends within ``after`` seconds."""
+    manager does it). The clock starts at the first update (what comes before it, such
+    as listing the work, is not counted in the rate); nothing shows for work that ends
+    within ``after`` seconds of it."""
 
     def __init__(
         self,
@@ -32,8 +41,7 @@ class Progress:
     ) -> None:
         self.label, self.unit, self.echo, self.clock, self.after = label, unit, echo, clock, after
         self.tty = sys.stderr.isatty() if tty is None else tty
-        self.started = clock()
-        self.last_line = self.started
+        self.started = self.last_line = 0.0
         self.bar: Any = None
         self.done = 0
 
@@ -42,15 +50,17 @@ class Progress:
         return self.done / seconds if seconds > 0 else 0.0
 
     def update(self, done: int, total: int) -> None:
-        self.done = done
         now = self.clock()
+        if not self.started:
+            self.started = self.last_line = now
+        self.done = done
         if now - self.started < self.after:  # short work shows nothing
             return
         if self.tty:
             if self.bar is None:
                 self.bar = click.progressbar(
-                    length=max(total, 1), label=self.label, show_pos=True, show_eta=True,
-                    item_show_func=lambda _: f"{self.rate():,.0f}/s",
+                    length=max(total, 1), label=self.label, show_eta=True,
+                    item_show_func=lambda _: f"{self.done:,}/{total:,}  {self.rate():,.0f}/s",
                     file=sys.stderr,
                 )  # fmt: skip
                 self.bar.__enter__()

@@ -11,6 +11,7 @@ from press.config import Config
 from press.files import Stamps
 from press.incremental import PostCache, PublishResult
 from press.lock import held
+from press.progress import Meter, unwatched
 from press.shares import NOT_SHARED, Sharing
 from press.write import WriteReport
 
@@ -25,6 +26,7 @@ def publish(
     sharing: Sharing = NOT_SHARED,
     cache: PostCache | None = None,
     stamps: Stamps | None = None,
+    meter: Meter = unwatched,
 ) -> PublishResult:
     """Load the posts, build every file and write what changed, under the publish lock.
 
@@ -34,7 +36,8 @@ def publish(
     parallel.
     ``cache``: the ``cache`` of an earlier result in this process (``press run`` keeps
     it), instead of reading ``var/posts-cache/`` again; ``stamps``: the posts' stamps when
-    the caller has just taken them (``press run``'s watcher), instead of again.
+    the caller has just taken them (``press run``'s watcher), instead of again;
+    ``meter``: how the progress of a long build shows (``press publish``: on the terminal).
     """
     var = config.folder("var")
     with held(var / "publish.lock", on_wait=on_wait):
@@ -56,4 +59,4 @@ def publish(
         from press.build import build_site_files
 
         cache = incremental.start_cache(config, force, kept=cache)
-        return build_site_files(config, now, inputs, cache, force, sharing)
+        return build_site_files(config, now, inputs, cache, force, sharing, meter)

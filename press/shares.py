@@ -13,6 +13,17 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 FAILED = (OSError, BrokenExecutor)  # children that could not start, or died
+Tick = Callable[[int, int], None]  # (done, total): how long work tells of its progress
+
+
+def no_tick(done: int, total: int) -> None:
+    """A ``Tick`` for work nobody watches."""
+
+
+def share_tick(tick: Tick, total: int, shares: int = 1) -> Callable[[int], None]:
+    """What the share done in this process tells ``tick`` as it goes: ``deal`` gives each
+    of the ``shares`` a like mix, so this one's part of its work stands for the whole."""
+    return lambda done: tick(min(done * shares, total), total)
 
 
 def can_fork() -> bool:
@@ -68,28 +79,33 @@ def share_out(
     items: Sequence[T],
     sharing: Sharing,
     method: str,
+    here: Callable[[list[T]], list[R]] | None = None,
 ) -> list[R]:
     """``function`` over ``items`` dealt out in ``sharing.processes`` shares, results back
-    in the order of ``items``: the first share in this process, each other one in a child
-    process started by ``method`` (``fork``, or ``forkserver``, which needs ``function``
-    and the items to pickle). Raises one of ``FAILED``."""
+        in the order of ``items``: the first share in this process, each other one in a child
+        process started by ``method`` (``fork``, or ``forkserver``, which needs ``function``
+        and the items to pickle). ``here``: the ``function`` for the share this process does,
+    when it differs (one that tells of its progress). Raises one of ``FAILED``."""
     from concurrent.futures import ProcessPoolExecutor
 
     shares = deal(items, sharing.processes)
     with ProcessPoolExecutor(len(shares) - 1, mp_context=_context(sharing, method)) as pool:
         others = pool.map(function, shares[1:])
-        parts = [function(shares[0]), *others]
+        parts = [(here or function)(shares[0]), *others]
     return undeal(parts, len(items))
 
 
 def fork_out(
-    function: Callable[[list[T]], list[R]], items: Sequence[T], sharing: Sharing
+    function: Callable[[list[T]], list[R]],
+    items: Sequence[T],
+    sharing: Sharing,
+    here: Callable[[list[T]], list[R]] | None = None,
 ) -> list[R]:
     """``share_out`` by forking, for a ``function`` and items that need not pickle (a
     closure over outputs that hold their own makers): each child is a copy of this
     process that already has them, and only its results (or its error) come back,
-    through a pipe. Raises one of ``FAILED`` when a child cannot start or dies, and a
-    child's error as its own."""
+    through a pipe (``here`` as for ``share_out``). Raises one of ``FAILED`` when a child
+    cannot start or dies, and a child's error as its own."""
     context = _context(sharing, "fork")
     shares = deal(items, sharing.processes)
     children: list[tuple[Any, Any]] = []
@@ -100,7 +116,7 @@ def fork_out(
             child.start()
             writer.close()
             children.append((child, reader))
-        parts = [function(shares[0])]
+        parts = [(here or function)(shares[0])]
         for child, reader in children:
             try:
                 done, value = reader.recv()

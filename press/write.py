@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds.output import Output
-from press.shares import FAILED, NOT_SHARED, Sharing, fork_out
+from press.shares import FAILED, NOT_SHARED, Sharing, Tick, fork_out, no_tick, share_tick
 
 
 @dataclass
@@ -79,20 +79,29 @@ def _put(path: Path, output: Output, made: set[Path]) -> bool:
     return True
 
 
-def _put_all(todo: list[tuple[Path, Output]], sharing: Sharing) -> list[bool]:
-    """``_put`` each output; shared with forked processes when there are many."""
+def _put_share(
+    share: list[tuple[Path, Output]], tick: Callable[[int], None] | None = None
+) -> list[bool]:
+    """``_put`` each output of a share; ``tick`` hears how many are done, every 64."""
     made: set[Path] = set()
-    if sharing.processes < 2 or len(todo) < sharing.make_from or not sharing.may_fork():
-        return [_put(path, output, made) for path, output in todo]
+    written: list[bool] = []
+    for path, output in share:
+        if tick is not None and not len(written) % 64:
+            tick(len(written))
+        written.append(_put(path, output, made))
+    return written
 
-    def put_share(share: list[tuple[Path, Output]]) -> list[bool]:
-        made: set[Path] = set()
-        return [_put(path, output, made) for path, output in share]
 
+def _put_all(todo: list[tuple[Path, Output]], sharing: Sharing, progress: Tick) -> list[bool]:
+    """``_put`` each output; shared with forked processes when there are many."""
+    total = len(todo)
+    if sharing.processes < 2 or total < sharing.make_from or not sharing.may_fork():
+        return _put_share(todo, share_tick(progress, total))
+    tick = share_tick(progress, total, sharing.processes)
     try:  # forked: the children have the outputs (and their makers) already
-        return fork_out(put_share, todo, sharing)
+        return fork_out(_put_share, todo, sharing, here=lambda share: _put_share(share, tick))
     except FAILED:  # make them here; a file a child wrote counts as written
-        return [_put(path, output, made) or True for path, output in todo]
+        return [written or True for written in _put_share(todo, share_tick(progress, total))]
 
 
 def write_tree(
@@ -101,13 +110,15 @@ def write_tree(
     manifest: Path,
     reuse: Callable[[Output], bool] = lambda output: False,
     sharing: Sharing = NOT_SHARED,
+    progress: Tick = no_tick,
 ) -> WriteReport:
     """Make ``root`` hold ``outputs``: write what changed, remove what we wrote before and
     no longer produce. Files we never wrote (a favicon the user put there) are left alone.
 
     An output that ``reuse`` accepts is left as it is on disk without being made.
     ``manifest`` records the paths written, for the next run's removals. ``sharing``
-    shares the making of many outputs with child processes.
+    shares the making of many outputs with child processes; ``progress`` hears how many
+    of those to make are made.
     """
     report = WriteReport()
     produced: set[str] = set()
@@ -123,8 +134,9 @@ def write_tree(
             report.reused += 1
         else:
             todo.append((root / name, output))
-    for (_, output), written in zip(todo, _put_all(todo, sharing), strict=True):
+    for (_, output), written in zip(todo, _put_all(todo, sharing, progress), strict=True):
         (report.written if written else report.unchanged).append(output.name)
+    progress(len(todo), len(todo))
     report.written.sort()
     report.unchanged.sort()
     for name in sorted(_read_manifest(manifest) - produced):
