@@ -16,6 +16,7 @@ from jinja2 import Environment
 from mjml import mjml2html
 
 from feeds.build import category_path, figure, permalink
+from feeds.counts import counted
 from feeds.model import Post, Site
 from feeds.text import MONTHS, long_date, shorten, strip_controls
 from newsletter.model import Digest, DigestSettings, Recipient
@@ -55,11 +56,11 @@ def week_dates(digest: Digest) -> str:
 
 
 def comments_text(count: int) -> str:
-    return {0: "Leave a comment", 1: "1 comment"}.get(count, f"{count} comments")
+    return {0: "Leave a comment", 1: "1 comment"}.get(count, f"{count:,} comments")
 
 
 def count_text(count: int) -> str:
-    return "1 post" if count == 1 else f"{count} posts"
+    return counted(count, "post")
 
 
 def subject_fields(site: Site, digest: Digest) -> dict[str, Any]:

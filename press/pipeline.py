@@ -99,7 +99,7 @@ def run_digest(
         result = _send(config, run, say, due, progress, stop, clock)
     elif mode == "queue":
         queued = queue_digest(config, run, open_store(config), clock)
-        say(f"queued {queued} deliveries for the workers (press deliver)")
+        say(f"queued {counted(queued, 'delivery', 'deliveries')} for the workers (press deliver)")
     elif mode != "web":
         assert folder is not None, "outbox and preview write into a folder"
         signer = signer_from(config)
