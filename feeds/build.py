@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -24,13 +24,30 @@ from feeds.text import strip_controls
 
 GENERATOR = "bystander-press"
 SLASH = "http://purl.org/rss/1.0/modules/slash/"
+HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
+ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SUFFIXES = {"atom": ".atom.xml", "rss": ".rss.xml", "json": ".json"}
 
 
+def feed_path(key: str, kind: str, page: int = 0) -> str:
+    """Where a feed's file is under ``public/``: ``feeds/all.atom.xml``, or for its archive
+    document number ``page`` (1, the oldest), ``feeds/archive/all/1.atom.xml``."""
+    if page:
+        return f"feeds/archive/{key}/{page}{SUFFIXES[kind]}"
+    return f"feeds/{key}{SUFFIXES[kind]}"
+
+
 @dataclass(frozen=True)
 class Feed:
-    """One feed: its name, where it lives, and its entries, newest first."""
+    """One feed: its name, where it lives, and its entries, newest first.
+
+    A subscription feed holds the newest entries; its ``archives`` (RFC 5005, Feed
+    Paging and Archiving) hold the rest of its history, in complete documents counted
+    from the oldest, so that the entries of a document never change while the posts
+    stay. An archive document is a ``Feed`` too, with its ``page`` number (1, the
+    oldest) and ``pages``, how many its feed has.
+    """
 
     key: str  # "all" or "category/china-russia"
     title: str
@@ -39,10 +56,13 @@ class Feed:
     entries: tuple[Post, ...]
     category: Category | None = None
     budget: int = 0  # bytes of full content the feed may carry; 0: no limit
+    archives: tuple[Feed, ...] = ()
+    page: int = 0  # an archive document's number; 0: the subscription feed
+    pages: int = 0  # the number of archive documents of the feed
 
     def path(self, kind: str) -> str:
         """The feed's file path under ``public/``, like ``feeds/all.atom.xml``."""
-        return f"feeds/{self.key}{SUFFIXES[kind]}"
+        return feed_path(self.key, kind, self.page)
 
     @property
     def updated(self) -> datetime:
@@ -86,33 +106,52 @@ def rss_guid(site: Site, post: Post) -> str:
     return post.guid or entry_id(site, post)
 
 
-def plan_feeds(site: Site, posts: Sequence[Post], items: int, budget: int = 0) -> list[Feed]:
+def plan_feeds(
+    site: Site, posts: Sequence[Post], items: int, budget: int = 0, archives: bool = False
+) -> list[Feed]:
     """The site-wide feed and one feed per category that has a post.
 
     ``posts`` are the published posts, newest first; ``items`` caps each feed (0: all);
-    ``budget`` is the bytes of full content one feed may carry (``full_entries``).
+    ``budget`` is the bytes of full content one feed (or archive document) may carry
+    (``full_entries``); with ``archives``, a feed with more than ``items`` posts has
+    archive documents of ``items`` entries each.
     """
-
-    def cap(entries: Sequence[Post]) -> tuple[Post, ...]:
-        return tuple(entries[:items] if items else entries)
-
     title = strip_controls(site.title)
-    feeds = [
-        Feed("all", title, site.description or title, site.absolute("/"), cap(posts), None, budget)
-    ]
+    all_posts = Feed("all", title, site.description or title, site.absolute("/"), (), None, budget)
+    planned = [(all_posts, posts)]
     for category, entries in by_category(posts).items():
-        feeds.append(
-            Feed(
-                key=f"category/{category.slug}",
-                title=f"{category.name} – {title}",
-                description=f"{category.name} posts from {title}",
-                home=site.absolute(category_path(category)),
-                entries=cap(entries),
-                category=category,
-                budget=budget,
-            )
+        feed = Feed(
+            key=f"category/{category.slug}",
+            title=f"{category.name} – {title}",
+            description=f"{category.name} posts from {title}",
+            home=site.absolute(category_path(category)),
+            entries=(),
+            category=category,
+            budget=budget,
         )
-    return feeds
+        planned.append((feed, entries))
+    return [_fill(feed, entries, items, archives) for feed, entries in planned]
+
+
+def _fill(feed: Feed, entries: Sequence[Post], items: int, archives: bool) -> Feed:
+    """The feed with its newest ``items`` entries and, when it has more, its archive
+    documents: every complete run of ``items`` entries from the oldest (what is left over,
+    fewer than ``items``, is in the subscription feed)."""
+    newest = tuple(entries[:items] if items else entries)
+    if not (archives and items and len(entries) > items):
+        return replace(feed, entries=newest)
+    oldest_first = entries[::-1]
+    count = len(entries) // items
+    documents = tuple(
+        replace(
+            feed,
+            entries=tuple(oldest_first[(number - 1) * items : number * items][::-1]),
+            page=number,
+            pages=count,
+        )
+        for number in range(1, count + 1)
+    )
+    return replace(feed, entries=newest, archives=documents, pages=count)
 
 
 def full_entries(feed: Feed) -> int:
@@ -171,12 +210,69 @@ class _SlashEntry(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+class _HistoryFeed(BaseExtension):  # type: ignore[misc]
+    """RFC 5005's ``fh:archive`` in an archive document, and in RSS, the ``atom:link``s
+    that feedgen leaves out of it (it writes only ``self``): the hub, and the archive
+    links ``current``, ``prev-archive`` and ``next-archive``."""
+
+    def __init__(self) -> None:
+        self.archive = False
+        self.rss_links: list[tuple[str, str]] = []  # (rel, href)
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY} if self.archive else {}
+
+    def _mark(self, parent: Any, first: str) -> None:
+        if not self.archive:
+            return
+        mark = etree.Element(f"{{{HISTORY}}}archive")
+        found = parent.find(first)
+        if found is None:
+            parent.append(mark)
+        else:
+            found.addprevious(mark)
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._mark(feed, f"{{{ATOM}}}entry")
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed[0]
+        self_link = channel.find(f"{{{ATOM}}}link")
+        for rel, href in reversed(self.rss_links):
+            link = etree.Element(f"{{{ATOM}}}link", href=href, rel=rel)
+            if self_link is None:
+                channel.append(link)
+            else:
+                self_link.addnext(link)
+        self._mark(channel, "item")
+        return feed
+
+
+def archive_links(site: Site, feed: Feed, kind: str) -> list[tuple[str, str]]:
+    """A feed's RFC 5005 links as (rel, absolute URL): the subscription feed's to its
+    newest archive document, an archive document's to the feed and its neighbours."""
+    if not feed.page:
+        if not feed.pages:
+            return []
+        return [("prev-archive", site.absolute(feed_path(feed.key, kind, feed.pages)))]
+    links = [("current", site.absolute(feed_path(feed.key, kind)))]
+    if feed.page > 1:
+        links.append(("prev-archive", site.absolute(feed_path(feed.key, kind, feed.page - 1))))
+    if feed.page < feed.pages:
+        links.append(("next-archive", site.absolute(feed_path(feed.key, kind, feed.page + 1))))
+    return links
+
+
 def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
     """The feedgen document of one feed, its links set for Atom."""
     document = FeedGenerator()
     document.load_extension("dc", atom=False, rss=True)
     document.register_extension("slash", _SlashFeed, _SlashEntry, atom=False, rss=True)
-    document.id(site.absolute(feed.path("atom")))
+    document.register_extension("history", _HistoryFeed, None, atom=True, rss=True)
+    document.history.archive = bool(feed.page)
+    # An archive document belongs to its feed: the feed's id, as in every document of it.
+    document.id(site.absolute(feed_path(feed.key, "atom")))
     document.title(feed.title)
     document.subtitle(feed.description)
     document.author({"name": strip_controls(site.author)})
@@ -207,8 +303,11 @@ def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
 
 def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: str) -> None:
     links = [{"href": site.absolute(feed.path(kind)), "rel": "self"}]
-    if hub:
-        links.append({"href": hub, "rel": "hub"})
+    others = ([("hub", hub)] if hub and not feed.page else []) + archive_links(site, feed, kind)
+    if kind == "rss":  # feedgen writes only the self link into RSS: the extension adds them
+        document.history.rss_links = others
+    else:
+        links += [{"href": href, "rel": rel} for rel, href in others]
     # RSS takes its channel <link> from the last link added: the alternate goes last.
     links.append({"href": feed.home, "rel": "alternate", "type": "text/html"})
     document.link(links, replace=True)

@@ -5,24 +5,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.build import Feed, content_html, entry_id, full_entries, permalink
+from feeds.build import Feed, content_html, entry_id, feed_path, full_entries, permalink
 from feeds.model import Post, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
 def json_feed(site: Site, feed: Feed, hub: str = "") -> bytes:
-    """The JSON Feed document of one feed, as UTF-8 bytes with a final newline."""
+    """The JSON Feed document of one feed, as UTF-8 bytes with a final newline.
+
+    An archive document is a page of its feed: the feed's ``feed_url``, and a
+    ``next_url`` to the next older page (from the feed, its newest archive document)."""
     document: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
         "home_page_url": feed.home,
-        "feed_url": site.absolute(feed.path("json")),
+        "feed_url": site.absolute(feed_path(feed.key, "json")),
         "description": feed.description,
         "language": site.language,
         "authors": [{"name": site.author}],
     }
-    if hub:
+    older = feed.page - 1 if feed.page else feed.pages
+    if older:
+        document["next_url"] = site.absolute(feed_path(feed.key, "json", older))
+    if hub and not feed.page:
         document["hubs"] = [{"type": "WebSub", "url": hub}]
     full = full_entries(feed)
     document["items"] = [_item(site, post, n < full) for n, post in enumerate(feed.entries)]

@@ -28,6 +28,7 @@ class FeedSettings(NamedTuple):
     permalink: str
     hub: str
     max_kb: int  # the full content one feed carries; 0: no limit
+    archives: bool  # archive documents with the whole history (RFC 5005)
 
 
 class PageSettings(NamedTuple):

@@ -31,6 +31,18 @@ def _one(files: Callable[[], dict[str, bytes]], name: str) -> bytes:
     return files()[name]
 
 
+def _feed_outputs(site: Site, feed: Feed, settings: FeedSettings) -> Iterator[Output]:
+    """A feed's or archive document's files, made together when the first is asked for.
+    The key holds all its bytes depend on: an archive document with a successor (its
+    ``next-archive`` link) is never made again while its posts stay the same."""
+    last = feed.page == feed.pages
+    key = output_key("feed", feed.key, feed.page, feed.pages if not feed.page else last,
+                     settings, posts_key(feed.entries))  # fmt: skip
+    files = functools.cache(functools.partial(feed_files, site, feed, settings))
+    for kind in settings.formats:
+        yield Output(feed.path(kind), key, functools.partial(_one, files, feed.path(kind)))
+
+
 def build_site(
     site: Site,
     posts: Sequence[Post],
@@ -43,12 +55,11 @@ def build_site(
 
     ``posts`` are the published posts, newest first.
     """
-    feeds = plan_feeds(site, posts, settings.items, settings.max_kb * 1024)
+    budget = settings.max_kb * 1024
+    feeds = plan_feeds(site, posts, settings.items, budget, settings.archives)
     for feed in feeds:
-        key = output_key("feed", feed.key, settings, posts_key(feed.entries))
-        files = functools.cache(functools.partial(feed_files, site, feed, settings))
-        for kind in settings.formats:
-            yield Output(feed.path(kind), key, functools.partial(_one, files, feed.path(kind)))
+        for document in (feed, *feed.archives):
+            yield from _feed_outputs(site, document, settings)
     yield always("feeds/index.html", lambda: feeds_index(env, site, feeds, settings.formats))
     yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
     if pages.enabled:

@@ -212,6 +212,13 @@ SETTINGS: tuple[Setting, ...] = (
         "KB of full content a feed carries; older entries carry their summary. 0: no limit.",
     ),
     Setting(
+        "feeds",
+        "archives",
+        True,
+        flag,
+        "Archive documents with each feed's whole history (RFC 5005), feeds.items each.",
+    ),
+    Setting(
         "pages", "enabled", True, flag, "Write post, category and home pages (feeds only: false)."
     ),
     Setting("pages", "per_page", 10, positive, "Posts on each category archive page."),

@@ -80,7 +80,12 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
 ]
 
 
-def test_every_incremental_publish_equals_a_clean_build(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("items", [50, 3])  # 3: the feeds have archive documents
+def test_every_incremental_publish_equals_a_clean_build(
+    project: Path, tmp_path: Path, items: int
+) -> None:
+    toml = project / "press.toml"
+    toml.write_text(toml.read_text().replace("items = 50", f"items = {items}", 1))
     run(project)
     for label, change in CHANGES:
         change(project)
