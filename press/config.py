@@ -45,6 +45,9 @@ SECRETS = {
 }
 
 
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # press's own
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything ``press`` needs from the file and the environment, paths made absolute:
@@ -82,6 +85,12 @@ class Config:
         """One of the ``[paths]`` folders (posts, public, templates, var), relative to
         ``press.toml``."""
         return self.root / str(getattr(self.paths, name))
+
+    def template_folders(self) -> list[Path]:
+        """Where templates are looked for, in order: the project's, then press's own (a
+        site overrides only the ones it changes; one with no templates folder publishes)."""
+        own = self.folder("templates")
+        return [own] if own.resolve() == BUNDLED_TEMPLATES else [own, BUNDLED_TEMPLATES]
 
 
 def load_config(

@@ -85,7 +85,9 @@ CODE = [Path(__file__).parent.parent / name for name in ("feeds", "newsletter", 
 
 def build_key(config: Config) -> str:
     """A fingerprint of what every output depends on: settings, templates and code."""
-    paths = files_below(config.folder("templates"), "*")
+    paths = []
+    for folder in config.template_folders():
+        paths += files_below(folder, "*")
     for folder in CODE:
         paths += files_below(folder, "*.py")
     return fingerprint(paths, seed=config.path.read_bytes())

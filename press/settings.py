@@ -185,7 +185,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("paths", "posts", "posts", nonempty, "Where posts are, relative to press.toml."),
     Setting("paths", "public", "public", nonempty, "Where the site is written."),
-    Setting("paths", "templates", "templates", nonempty, "Where the templates are."),
+    Setting(
+        "paths",
+        "templates",
+        "templates",
+        nonempty,
+        "Where the site's templates are; any it lacks come from press's own.",
+    ),
     Setting("paths", "var", "var", nonempty, "Where state lives: the database, the outbox."),
     Setting(
         "posts",

@@ -13,10 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from feeds.text import slugify, yaml_text
-from press.config import Config, ConfigError, validate
+from press.config import BUNDLED_TEMPLATES, Config, ConfigError, validate
 
 # The templates a new site starts from: the bundled blog's own.
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = BUNDLED_TEMPLATES
 
 GITIGNORE = """\
 # What press makes and keeps: the published site, the database and outbox, previews.

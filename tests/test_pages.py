@@ -274,3 +274,19 @@ def test_feeds_only(project: Path) -> None:
     assert (public / "feeds/all.atom.xml").is_file()
     assert not (public / "index.html").exists()
     assert not (public / "category").exists() and not (public / "2022").exists()
+
+
+def test_a_site_without_templates_uses_press_own_and_overrides_one(project: Path) -> None:
+    """No templates folder: press's own templates make the site. A folder with one
+    template: that one is the site's, the rest press's own."""
+    shutil.rmtree(project / "templates")
+    publish(load_config(project / "press.toml"), NOW)
+    assert (project / "public" / "style.css").is_file()
+    home = (project / "public" / "index.html").read_text()
+    assert "China Bystander" in home
+    (project / "templates").mkdir()
+    (project / "templates" / "style.css").write_text("body { color: teal }\n")
+    result = publish(load_config(project / "press.toml"), NOW)
+    assert not result.fast  # a template appeared: the build key saw it
+    assert (project / "public" / "style.css").read_text() == "body { color: teal }\n"
+    assert (project / "public" / "index.html").read_text() == home
