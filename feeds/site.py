@@ -35,9 +35,9 @@ def _feed_outputs(site: Site, feed: Feed, settings: FeedSettings) -> Iterator[Ou
     """A feed's or archive document's files, made together when the first is asked for.
     The key holds all its bytes depend on: an archive document with a successor (its
     ``next-archive`` link) is never made again while its posts stay the same."""
-    last = feed.page == feed.pages
-    key = output_key("feed", feed.key, feed.page, feed.pages if not feed.page else last,
-                     settings, posts_key(feed.entries))  # fmt: skip
+    # The links: the subscription feed's names the newest archive, an archive's the next.
+    links = feed.page < feed.pages if feed.page else feed.pages
+    key = output_key("feed", feed.key, feed.page, links, settings, posts_key(feed.entries))
     files = functools.cache(functools.partial(feed_files, site, feed, settings))
     for kind in settings.formats:
         yield Output(feed.path(kind), key, functools.partial(_one, files, feed.path(kind)))

@@ -22,7 +22,7 @@ from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import PostChanged, Stamp, Stamps, display_path, post_stamps
 from press.incremental import PostCache, shard
-from press.shares import FAILED, NOT_SHARED, Sharing, Tick, no_tick, share_out, share_tick
+from press.shares import FAILED, NOT_SHARED, Sharing, Tick, no_tick, share_out, share_tick, ticking
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,7 @@ def read_and_parse(
     """Parse ``(display name, path)`` files; an unreadable one becomes a problem. ``tick``
     hears how many are done, every 64."""
     results: list[Result] = []
-    for name, path in files:
-        if tick is not None and not len(results) % 64:
-            tick(len(results))
+    for name, path in ticking(files, tick):
         try:
             with open(path, "rb") as handle:
                 data = handle.read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +18,14 @@ Tick = Callable[[int, int], None]  # (done, total): how long work tells of its p
 
 def no_tick(done: int, total: int) -> None:
     """A ``Tick`` for work nobody watches."""
+
+
+def ticking(items: Sequence[T], tick: Callable[[int], None] | None) -> Iterator[T]:
+    """``items`` one by one, telling ``tick`` how many are done every 64 (before each)."""
+    for done, item in enumerate(items):
+        if tick is not None and not done % 64:
+            tick(done)
+        yield item
 
 
 def share_tick(tick: Tick, total: int, shares: int = 1) -> Callable[[int], None]:
@@ -82,9 +90,9 @@ def share_out(
     here: Callable[[list[T]], list[R]] | None = None,
 ) -> list[R]:
     """``function`` over ``items`` dealt out in ``sharing.processes`` shares, results back
-        in the order of ``items``: the first share in this process, each other one in a child
-        process started by ``method`` (``fork``, or ``forkserver``, which needs ``function``
-        and the items to pickle). ``here``: the ``function`` for the share this process does,
+    in the order of ``items``: the first share in this process, each other one in a child
+    process started by ``method`` (``fork``, or ``forkserver``, which needs ``function``
+    and the items to pickle). ``here``: the ``function`` for the share this process does,
     when it differs (one that tells of its progress). Raises one of ``FAILED``."""
     from concurrent.futures import ProcessPoolExecutor
 

@@ -15,9 +15,6 @@ from zoneinfo import ZoneInfo
 from feeds.text import slugify, yaml_text
 from press.config import BUNDLED_TEMPLATES, Config, ConfigError, validate
 
-# The templates a new site starts from: the bundled blog's own.
-TEMPLATES = BUNDLED_TEMPLATES
-
 GITIGNORE = """\
 # What press makes and keeps: the published site, the database and outbox, previews.
 /public/
@@ -162,15 +159,15 @@ def new_site(folder: Path, site: NewSite, now: datetime) -> list[Path]:
     except ConfigError as error:
         lines = [line.removeprefix(": ").split(": ", 1) for line in str(error).splitlines()]
         raise ConfigError("\n".join(f"{OPTIONS.get(k, k)}: {why}" for k, why in lines)) from None
-    if not TEMPLATES.is_dir():
-        raise ConfigError(f"the bundled templates are not at {TEMPLATES}")
+    if not BUNDLED_TEMPLATES.is_dir():
+        raise ConfigError(f"the bundled templates are not at {BUNDLED_TEMPLATES}")
     name, post = example_post(site, now)
     files = {
         folder / "press.toml": toml.encode("utf-8"),
         folder / ".gitignore": GITIGNORE.encode("utf-8"),
         folder / "posts" / name: post.encode("utf-8"),
     }
-    for template in sorted(TEMPLATES.iterdir()):
+    for template in sorted(BUNDLED_TEMPLATES.iterdir()):
         if template.is_file():
             files[folder / "templates" / template.name] = template.read_bytes()
     return _write_new(files)

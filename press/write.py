@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds.output import Output
-from press.shares import FAILED, NOT_SHARED, Sharing, Tick, fork_out, no_tick, share_tick
+from press.shares import FAILED, NOT_SHARED, Sharing, Tick, fork_out, no_tick, share_tick, ticking
 
 
 @dataclass
@@ -84,12 +84,7 @@ def _put_share(
 ) -> list[bool]:
     """``_put`` each output of a share; ``tick`` hears how many are done, every 64."""
     made: set[Path] = set()
-    written: list[bool] = []
-    for path, output in share:
-        if tick is not None and not len(written) % 64:
-            tick(len(written))
-        written.append(_put(path, output, made))
-    return written
+    return [_put(path, output, made) for path, output in ticking(share, tick)]
 
 
 def _put_all(todo: list[tuple[Path, Output]], sharing: Sharing, progress: Tick) -> list[bool]:
