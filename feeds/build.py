@@ -7,14 +7,16 @@ is a pure function of the posts and the settings: no clock, no files.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -154,7 +156,12 @@ def _fill(feed: Feed, entries: Sequence[Post], items: int, archives: bool) -> Fe
     return replace(feed, entries=newest, archives=documents, pages=count)
 
 
-def full_entries(feed: Feed) -> int:
+def content_size(post: Post) -> int:
+    """The bytes of a post's full content in a feed."""
+    return len(content_html(post).encode("utf-8"))
+
+
+def full_entries(feed: Feed, size: Callable[[Post], int] = content_size) -> int:
     """How many entries, newest first, carry their full content: as many as fit in the
     feed's budget; the older ones carry their summary (a reader still gets every entry,
     and the feed stays small enough for every reader's parser)."""
@@ -162,7 +169,7 @@ def full_entries(feed: Feed) -> int:
         return len(feed.entries)
     used = 0
     for number, post in enumerate(feed.entries):
-        used += len(content_html(post).encode("utf-8")) + ENTRY_OVERHEAD
+        used += size(post) + ENTRY_OVERHEAD
         if used > feed.budget:
             return number
     return len(feed.entries)
@@ -264,8 +271,12 @@ def archive_links(site: Site, feed: Feed, kind: str) -> list[tuple[str, str]]:
     return links
 
 
-def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
-    """The feedgen document of one feed, its links set for Atom."""
+def feed_document(
+    site: Site, feed: Feed, kind: str, hub: str = "", entries: bool = True
+) -> FeedGenerator:
+    """The feedgen document of one feed as ``kind`` (``atom`` or ``rss``: their links and
+    ids differ); without ``entries``, its feed-level elements only (``xml_feeds`` puts in
+    the entries it has made once). With them, it is what ``xml_feeds`` writes."""
     document = FeedGenerator()
     document.load_extension("dc", atom=False, rss=True)
     document.register_extension("slash", _SlashFeed, _SlashEntry, atom=False, rss=True)
@@ -280,25 +291,31 @@ def feed_document(site: Site, feed: Feed, hub: str = "") -> FeedGenerator:
     document.generator(GENERATOR)
     document.updated(feed.updated)
     document.lastBuildDate(feed.updated)
-    _set_links(document, site, feed, "atom", hub)
-    full = full_entries(feed)
-    for number, post in enumerate(feed.entries):  # newest first, kept in this order
-        entry = document.add_entry(order="append")
-        entry.id(entry_id(site, post))
-        entry.title(post.title)
-        entry.link(href=permalink(site, post), rel="alternate")
-        entry.published(post.date)
-        entry.updated(post.modified)
-        entry.author({"name": post.author})
-        entry.summary(post.summary or post.title)
-        if number < full:
-            entry.content(content_html(post), type="html")
-        entry.comments(permalink(site, post) + "#comments")
-        for category in post.categories:
-            entry.category(term=category.slug, label=category.name)
-        entry.dc.dc_creator(post.author)
-        entry.slash.count = post.comments
+    _set_links(document, site, feed, kind, hub)
+    if entries:
+        full = full_entries(feed)
+        for number, post in enumerate(feed.entries):  # newest first, kept in this order
+            _fill_entry(document.add_entry(order="append"), site, post, number < full, kind)
     return document
+
+
+def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str) -> None:
+    entry.id(entry_id(site, post))
+    if kind == "rss" and post.guid:  # feedgen's guid() sets the Atom id too: RSS only
+        entry.guid(rss_guid(site, post))
+    entry.title(post.title)
+    entry.link(href=permalink(site, post), rel="alternate")
+    entry.published(post.date)
+    entry.updated(post.modified)
+    entry.author({"name": post.author})
+    entry.summary(post.summary or post.title)
+    if full:
+        entry.content(content_html(post), type="html")
+    entry.comments(permalink(site, post) + "#comments")
+    for category in post.categories:
+        entry.category(term=category.slug, label=category.name)
+    entry.dc.dc_creator(post.author)
+    entry.slash.count = post.comments
 
 
 def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: str) -> None:
@@ -313,17 +330,88 @@ def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: 
     document.link(links, replace=True)
 
 
-def xml_feeds(site: Site, feed: Feed, kinds: Sequence[str], hub: str = "") -> dict[str, bytes]:
-    """The Atom and/or RSS 2.0 documents of one feed (``kinds``), from one feedgen object."""
-    document = feed_document(site, feed, hub)
+class Entries:
+    """Each post's entry as the bytes it has in a pretty-printed Atom or RSS document,
+    made once and put into every document that carries it (the subscription feed, a
+    category's, an archive document): a post is in a few feeds, and making its entry
+    is most of what making a feed costs.
+
+    The bytes are what feedgen and lxml give for the whole document: the entry is
+    serialised inside a copy of the document's root (its namespaces, at its depth), so
+    it takes the same prefixes and indentation.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[int, str, bool], tuple[Post, bytes]] = {}
+        self._sizes: dict[int, tuple[Post, int]] = {}
+
+    def full(self, feed: Feed) -> int:
+        """``full_entries`` of the feed, each post's content measured once."""
+        return full_entries(feed, self._size)
+
+    def _size(self, post: Post) -> int:
+        found = self._sizes.get(id(post))
+        if found is not None and found[0] is post:
+            return found[1]
+        size = content_size(post)
+        self._sizes[id(post)] = (post, size)
+        return size
+
+    def get(self, site: Site, post: Post, kind: str, full: bool, root: Any) -> bytes:
+        key = (id(post), kind, full)
+        found = self._made.get(key)
+        if found is not None and found[0] is post:
+            return found[1]
+        data = _entry_bytes(site, post, kind, full, root)
+        self._made[key] = (post, data)
+        return data
+
+
+def _entry_bytes(site: Site, post: Post, kind: str, full: bool, root: Any) -> bytes:
+    entry = FeedEntry()  # its extensions as FeedGenerator.add_entry gives them, in order
+    entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    entry.register_extension("slash", _SlashEntry, atom=False, rss=True)
+    _fill_entry(entry, site, post, full, kind)
+    copy = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
+    if kind == "rss":
+        etree.SubElement(copy, "channel").append(entry.rss_entry())
+        start, end = b"<item", b"</item>"
+    else:
+        copy.append(entry.atom_entry())
+        start, end = b"<entry", b"</entry>"
+    data: bytes = etree.tostring(copy, pretty_print=True, encoding="UTF-8")
+    # Its text is escaped: the first start tag and the last end tag are the entry's own.
+    begin = data.rindex(b"\n", 0, data.index(start)) + 1
+    return data[begin : data.rindex(end) + len(end) + 1]
+
+
+CLOSING = {"atom": b"</feed>\n", "rss": b"  </channel>\n</rss>\n"}
+
+
+def xml_feeds(
+    site: Site,
+    feed: Feed,
+    kinds: Sequence[str],
+    hub: str = "",
+    entries: Entries | None = None,
+) -> dict[str, bytes]:
+    """The Atom and/or RSS 2.0 documents of one feed (``kinds``): the feed-level elements
+    from feedgen, the entries from ``entries`` (made once for all feeds), the bytes those
+    of ``feed_document``'s whole document."""
+    entries = entries or Entries()
+    full = entries.full(feed)
     files: dict[str, bytes] = {}
-    if "atom" in kinds:
-        files["atom"] = document.atom_str(pretty=True)
-    if "rss" in kinds:
-        _set_links(document, site, feed, "rss", hub)
-        # feedgen keeps one id for both formats: the RSS guid is set after the Atom is out.
-        for entry, post in zip(document.entry(), feed.entries, strict=True):
-            if post.guid:
-                entry.guid(rss_guid(site, post))
-        files["rss"] = document.rss_str(pretty=True)
+    for kind in ("atom", "rss"):
+        if kind not in kinds:
+            continue
+        document = feed_document(site, feed, kind, hub, entries=False)
+        # feedgen's own first step of atom_str and rss_str: the tree, to put entries in.
+        root, tree = document._create_rss() if kind == "rss" else document._create_atom()
+        head = etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+        if not head.endswith(CLOSING[kind]):
+            raise AssertionError(f"unexpected end of a {kind} document: {head[-40:]!r}")
+        parts = [head[: -len(CLOSING[kind])]]
+        parts += (entries.get(site, p, kind, n < full, root) for n, p in enumerate(feed.entries))
+        parts.append(CLOSING[kind])
+        files[kind] = b"".join(parts)
     return files

@@ -11,11 +11,12 @@ from feeds.model import Post, Site
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def json_feed(site: Site, feed: Feed, hub: str = "") -> bytes:
+def json_feed(site: Site, feed: Feed, hub: str = "", full: int | None = None) -> bytes:
     """The JSON Feed document of one feed, as UTF-8 bytes with a final newline.
 
     An archive document is a page of its feed: the feed's ``feed_url``, and a
-    ``next_url`` to the next older page (from the feed, its newest archive document)."""
+    ``next_url`` to the next older page (from the feed, its newest archive document).
+    ``full``: how many entries carry their content, when already counted."""
     document: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
@@ -30,7 +31,7 @@ def json_feed(site: Site, feed: Feed, hub: str = "") -> bytes:
         document["next_url"] = site.absolute(feed_path(feed.key, "json", older))
     if hub and not feed.page:
         document["hubs"] = [{"type": "WebSub", "url": hub}]
-    full = full_entries(feed)
+    full = full_entries(feed) if full is None else full
     document["items"] = [_item(site, post, n < full) for n, post in enumerate(feed.entries)]
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 

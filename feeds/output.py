@@ -13,11 +13,14 @@ from feeds.model import Post
 @dataclass(frozen=True)
 class Output:
     """A file under ``public/``: its name, a key that changes whenever its bytes could
-    (``""``: always make it), and how to make the bytes."""
+    (``""``: always make it), and how to make the bytes. ``about``: the timestamp of
+    the newest post it shows (0: none or all), so that the files that show the same
+    posts, which render them once, are made in one process."""
 
     name: str
     key: str
     make: Callable[[], bytes]
+    about: float = 0.0
 
 
 def output_key(*parts: object) -> str:

@@ -128,6 +128,7 @@ def build_pages(
                 older,
                 _links(site, [site_feed, *category_feeds], formats),
             ),
+            post.timestamp,
         )
     groups = by_category(posts)
     for category, entries in groups.items():
@@ -177,6 +178,7 @@ def _category_pages(
             functools.partial(
                 _archive_page, env, site, settings, category, chunk, page, pages, links
             ),
+            chunk[0].timestamp if chunk else 0.0,
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from jinja2 import Environment
 
-from feeds.build import Feed, plan_feeds, xml_feeds
+from feeds.build import Entries, Feed, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
 from feeds.jsonfeed import json_feed
 from feeds.model import FeedSettings, PageSettings, Post, Site
@@ -15,15 +15,19 @@ from feeds.output import Output, always, made, output_key, posts_key
 from feeds.pages import build_pages
 
 
-def feed_files(site: Site, feed: Feed, settings: FeedSettings) -> dict[str, bytes]:
-    """The files of one feed, one per configured format."""
+def feed_files(
+    site: Site, feed: Feed, settings: FeedSettings, entries: Entries | None = None
+) -> dict[str, bytes]:
+    """The files of one feed, one per configured format; ``entries`` holds the entries
+    already made for the other feeds."""
+    entries = entries or Entries()
     files: dict[str, bytes] = {}
     xml = [kind for kind in settings.formats if kind in ("atom", "rss")]
     if xml:
-        for kind, data in xml_feeds(site, feed, xml, settings.hub).items():
+        for kind, data in xml_feeds(site, feed, xml, settings.hub, entries).items():
             files[feed.path(kind)] = data
     if "json" in settings.formats:
-        files[feed.path("json")] = json_feed(site, feed, settings.hub)
+        files[feed.path("json")] = json_feed(site, feed, settings.hub, entries.full(feed))
     return files
 
 
@@ -31,16 +35,20 @@ def _one(files: Callable[[], dict[str, bytes]], name: str) -> bytes:
     return files()[name]
 
 
-def _feed_outputs(site: Site, feed: Feed, settings: FeedSettings) -> Iterator[Output]:
+def _feed_outputs(
+    site: Site, feed: Feed, settings: FeedSettings, entries: Entries
+) -> Iterator[Output]:
     """A feed's or archive document's files, made together when the first is asked for.
     The key holds all its bytes depend on: an archive document with a successor (its
     ``next-archive`` link) is never made again while its posts stay the same."""
     # The links: the subscription feed's names the newest archive, an archive's the next.
     links = feed.page < feed.pages if feed.page else feed.pages
     key = output_key("feed", feed.key, feed.page, links, settings, posts_key(feed.entries))
-    files = functools.cache(functools.partial(feed_files, site, feed, settings))
+    files = functools.cache(functools.partial(feed_files, site, feed, settings, entries))
+    about = feed.entries[0].timestamp if feed.entries else 0.0
     for kind in settings.formats:
-        yield Output(feed.path(kind), key, functools.partial(_one, files, feed.path(kind)))
+        make = functools.partial(_one, files, feed.path(kind))
+        yield Output(feed.path(kind), key, make, about)
 
 
 def build_site(
@@ -57,9 +65,10 @@ def build_site(
     """
     budget = settings.max_kb * 1024
     feeds = plan_feeds(site, posts, settings.items, budget, settings.archives)
+    entries = Entries()
     for feed in feeds:
         for document in (feed, *feed.archives):
-            yield from _feed_outputs(site, document, settings)
+            yield from _feed_outputs(site, document, settings, entries)
     yield always("feeds/index.html", lambda: feeds_index(env, site, feeds, settings.formats))
     yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
     if pages.enabled:

@@ -88,13 +88,24 @@ def _put_share(
 
 
 def _put_all(todo: list[tuple[Path, Output]], sharing: Sharing, progress: Tick) -> list[bool]:
-    """``_put`` each output; shared with forked processes when there are many."""
+    """``_put`` each output; shared with forked processes when there are many, each
+    making a run of the outputs in the order of the posts they show (a post shown in a
+    feed, its archive document, a category's and its page is rendered once, in one
+    process)."""
     total = len(todo)
     if sharing.processes < 2 or total < sharing.make_from or not sharing.may_fork():
         return _put_share(todo, share_tick(progress, total))
     tick = share_tick(progress, total, sharing.processes)
+    order = sorted(range(total), key=lambda i: todo[i][1].about)
+    ordered = [todo[i] for i in order]
     try:  # forked: the children have the outputs (and their makers) already
-        return fork_out(_put_share, todo, sharing, here=lambda share: _put_share(share, tick))
+        done = fork_out(
+            _put_share, ordered, sharing, here=lambda share: _put_share(share, tick), runs=True
+        )
+        written = [False] * total
+        for i, result in zip(order, done, strict=True):
+            written[i] = result
+        return written
     except FAILED:  # make them here; a file a child wrote counts as written
         return [written or True for written in _put_share(todo, share_tick(progress, total))]
 

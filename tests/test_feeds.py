@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.build import SUFFIXES, Feed, entry_id, plan_feeds, xml_feeds
+from feeds.build import SUFFIXES, Entries, Feed, entry_id, feed_document, plan_feeds, xml_feeds
 from feeds.errors import PostError
 from feeds.jsonfeed import json_feed
 from feeds.model import Site
@@ -550,3 +550,48 @@ def test_a_huge_post_never_makes_a_feed_past_its_size_limit(site: Site) -> None:
     assert "content_html" not in item and item["content_text"] == huge.summary
     unlimited = Feed("all", "All", "All posts", "https://chinabystander.com/", (small,))
     assert b"Small and whole." in json_feed(site, unlimited)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    posts=st.lists(
+        st.tuples(
+            titles, bodies, st.booleans(), st.integers(0, 3), st.sets(st.sampled_from("ABC"))
+        ),
+        max_size=9,
+    ),
+    items=st.integers(0, 4),
+    max_kb=st.sampled_from([0, 3, 6]),
+    hub=st.sampled_from(["", "https://hub.example/"]),
+)
+def test_entries_made_once_give_what_feedgen_gives_for_the_whole_document(
+    posts: list[tuple[str, str, bool, int, set[str]]], items: int, max_kb: int, hub: str
+) -> None:
+    # Each post's entry is serialised once and put into every document that carries it;
+    # the bytes are those of feedgen's own document, whatever the feeds and entries.
+    site = Site("S & <Co>", "https://example.com", "A", "en", LONDON)
+    parsed = []
+    for number, (title, body, guid, comments, categories) in enumerate(posts):
+        front = {
+            "title": title,
+            "date": f"2022-09-{number + 1:02d}T09:00:00Z",
+            "categories": sorted(categories) or ["A"],
+            "comments": comments,
+            **({"guid": f"wp-{number}"} if guid else {}),
+        }
+        data = f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{body * 40}"
+        try:
+            parsed.append(parse_post(f"p{number}.md", data.encode(), site))
+        except PostError:
+            continue
+    newest_first = sorted(parsed, key=lambda p: p.timestamp, reverse=True)
+    entries = Entries()
+    for feed in plan_feeds(site, newest_first, items, max_kb * 1024, archives=True):
+        for document in (feed, *feed.archives):
+            made = xml_feeds(site, document, ["atom", "rss"], hub, entries)
+            for kind in ("atom", "rss"):
+                whole = feed_document(site, document, kind, hub)
+                expected = (
+                    whole.atom_str(pretty=True) if kind == "atom" else whole.rss_str(pretty=True)
+                )
+                assert made[kind] == expected, (document.key, document.page, kind)

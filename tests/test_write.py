@@ -19,7 +19,8 @@ TWO = Sharing(processes=2, may_fork=lambda: True)
 
 
 def make(tag: str, i: int, makers: Path) -> bytes:
-    (makers / str(os.getpid())).touch()  # who made it
+    with open(makers / str(os.getpid()), "a") as who:  # who made it
+        who.write(f"{i}\n")
     return f"{tag} {i}\n".encode()
 
 
@@ -90,3 +91,24 @@ def test_a_child_that_dies_leaves_the_making_here(tmp_path: Path) -> None:
     assert len(report.written) == count
     assert (tmp_path / "out" / "dies.txt").read_text() == "made here\n"
     assert len(contents(tmp_path / "out")) == count
+
+
+def test_shared_making_gives_each_process_a_run_of_the_posts(tmp_path: Path) -> None:
+    # Outputs that show the same posts (``about``) are made in one process, so a post is
+    # rendered once; the files and the report are still those of making them here.
+    count = MAKE_APART_FROM * 2
+    makers = tmp_path / "makers"
+    made = [
+        Output(o.name, o.key, o.make, about=float(count - i))  # the newest first, as posts
+        for i, o in enumerate(outputs(count, "x", makers))
+    ]
+    alone = write_tree(tmp_path / "a", outputs(count, "x", tmp_path / "here"), tmp_path / "a.json")
+    both = write_tree(tmp_path / "b", made, tmp_path / "b.json", sharing=TWO)
+    assert both.written == alone.written and contents(tmp_path / "b") == contents(tmp_path / "a")
+    by_process = sorted(
+        sorted(int(line) for line in p.read_text().split()) for p in makers.iterdir()
+    )
+    assert len(by_process) == 2
+    assert sorted(i for run in by_process for i in run) == list(range(count))
+    for run in by_process:  # one run each: the oldest half, the newest half
+        assert run == list(range(run[0], run[0] + len(run)))
