@@ -26,6 +26,7 @@ from feeds.text import strip_controls
 
 GENERATOR = "bystander-press"
 SLASH = "http://purl.org/rss/1.0/modules/slash/"
+THREAD = "http://purl.org/syndication/thread/1.0"  # RFC 4685, Atom Threading Extensions
 HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
 ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -217,6 +218,28 @@ class _SlashEntry(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+class _ThreadFeed(BaseExtension):  # type: ignore[misc]
+    def extend_ns(self) -> dict[str, str]:
+        return {"thr": THREAD}
+
+
+class _ThreadEntry(BaseEntryExtension):  # type: ignore[misc]
+    """RFC 4685 in an Atom entry, as WordPress writes it: a ``replies`` link to the
+    comments with its ``thr:count``, and ``thr:total``."""
+
+    def __init__(self) -> None:
+        self.count: int | None = None
+        self.href = ""
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.count is not None:
+            link = etree.SubElement(entry, "link")
+            link.attrib.update({"rel": "replies", "type": "text/html", "href": self.href})
+            link.set(f"{{{THREAD}}}count", str(self.count))
+            etree.SubElement(entry, f"{{{THREAD}}}total").text = str(self.count)
+        return entry
+
+
 class _HistoryFeed(BaseExtension):  # type: ignore[misc]
     """RFC 5005's ``fh:archive`` in an archive document, and in RSS, the ``atom:link``s
     that feedgen leaves out of it (it writes only ``self``): the hub, and the archive
@@ -280,6 +303,7 @@ def feed_document(
     document = FeedGenerator()
     document.load_extension("dc", atom=False, rss=True)
     document.register_extension("slash", _SlashFeed, _SlashEntry, atom=False, rss=True)
+    document.register_extension("thread", _ThreadFeed, _ThreadEntry, atom=True, rss=False)
     document.register_extension("history", _HistoryFeed, None, atom=True, rss=True)
     document.history.archive = bool(feed.page)
     # An archive document belongs to its feed: the feed's id, as in every document of it.
@@ -316,6 +340,8 @@ def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str)
         entry.category(term=category.slug, label=category.name)
     entry.dc.dc_creator(post.author)
     entry.slash.count = post.comments
+    entry.thread.count = post.comments
+    entry.thread.href = permalink(site, post) + "#comments"
 
 
 def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: str) -> None:
@@ -371,6 +397,7 @@ def _entry_bytes(site: Site, post: Post, kind: str, full: bool, root: Any) -> by
     entry = FeedEntry()  # its extensions as FeedGenerator.add_entry gives them, in order
     entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     entry.register_extension("slash", _SlashEntry, atom=False, rss=True)
+    entry.register_extension("thread", _ThreadEntry, atom=True, rss=False)
     _fill_entry(entry, site, post, full, kind)
     copy = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
     if kind == "rss":

@@ -107,6 +107,10 @@ def test_china_russia_feeds_carry_every_post(project: Path) -> None:
     item = rss.entries[1]
     assert item.title == "Russia’s Fulsomeness Discomforts Its Firm Friend China"
     assert item.slash_comments == "1"
+    # Atom has the count too (RFC 4685): a replies link with thr:count, and thr:total.
+    [replies] = [link for link in atom.entries[1].links if link.rel == "replies"]
+    assert replies.href == item.link + "#comments" and replies.count == "1"
+    assert atom.entries[1].thr_total == "1"
     assert item.author == "The Bystander"  # dc:creator
     assert item.content[0].value.startswith("<figure>")
     assert item.summary.startswith("MOSCOW HAS BEEN")
