@@ -14,6 +14,7 @@ from feeds.model import Post
 from feeds.output import Output
 from feeds.select import next_due, published
 from feeds.site import build_site
+from feeds.sitemap import page_path, sitemap_outputs
 from newsletter.model import Week
 from press import incremental
 from press.config import Config
@@ -63,10 +64,11 @@ def build_site_files(
         loaded = load_posts(config, cache, inputs.stamps, sharing, parsing.update)
     posts = published(loaded.posts, now)
     env = template_env(config)
-    files = chain(
-        build_site(config.site, posts, config.feeds, env, config.pages),
-        digest_archive(config, posts, env, now),
-    )
+    archive = list(digest_archive(config, posts, env, now))  # a page a week: few
+    files = chain(build_site(config.site, posts, config.feeds, env, config.pages), archive)
+    if config.pages.enabled:
+        pages = [page_path(o.name) for o in archive if o.name.endswith(".html")]
+        files = chain(files, sitemap_outputs(config.site, posts, config.pages, pages))
     reuse = incremental.reusable(config, inputs, force)
     manifest = config.folder("var") / "public-manifest.json"
     with meter("writing", "file") as writing:
