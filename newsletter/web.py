@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.model import Site
 from newsletter.tokens import Signer
-from newsletter.web_files import SiteFiles
+from newsletter.web_files import EntityTags, SiteFiles
 from newsletter.web_leave import leave_routes
 from newsletter.web_pages import Pages, RequestConfirmation, WebSettings
 from newsletter.web_subscribe import subscribe_routes
@@ -213,6 +213,7 @@ def _middleware() -> list[Middleware]:
     return [
         Middleware(SecurityHeaders),
         Middleware(BodyLimit),
+        Middleware(EntityTags),  # after gzip has decided: the gzip form's own ETag
         Middleware(GZipMiddleware, minimum_size=500),
     ]
 

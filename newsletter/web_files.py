@@ -1,13 +1,24 @@
 """``public/`` over HTTP: feeds and pages with their content types, validators and
-caching."""
+caching.
+
+The ETag is strong and made from the file's bytes (a hash), so every machine that
+publishes the same site gives the same one, and a republish that writes the same bytes
+keeps it; the gzip form has its own (``"<hash>-gzip"``, set by ``EntityTags`` once the
+gzip middleware has decided), and every answer, 304 too, says ``Vary: Accept-Encoding``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any
 
-from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+GZIP_TAG = "-gzip"
 
 MEDIA_TYPES = {
     ".atom.xml": "application/atom+xml; charset=utf-8",
@@ -22,11 +33,36 @@ MEDIA_TYPES = {
 class SiteFiles(StaticFiles):
     """``public/`` with feed content types, validators (ETag, Last-Modified) and caching."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hashes: dict[tuple[str, int, int, int], str] = {}
+
+    def entity_tag(self, path: str, stat: os.stat_result) -> str:
+        """The strong ETag of a file's bytes, hashed once while its size and time stay."""
+        key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        found = self._hashes.get(key)
+        if found is None:
+            with open(path, "rb") as handle:
+                found = hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+            if len(self._hashes) > 100_000:  # a bound, for a site that churns for months
+                self._hashes.clear()
+            self._hashes[key] = found
+        return f'"{found}"'
+
     def file_response(
         self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200
     ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
         name = str(full_path)
+        etag = self.entity_tag(name, stat_result)
+        headers = {"etag": etag, "vary": "Accept-Encoding"}
+        response: Response = FileResponse(
+            full_path, status_code=status_code, stat_result=stat_result, headers=headers
+        )
+        held = _matching(Headers(scope=scope).get("if-none-match", ""), etag)
+        if held is not None or _not_modified_since(self, response, scope):
+            response = NotModifiedResponse(response.headers)
+            if held:  # the form the client holds: identity or gzip
+                response.headers["etag"] = held
         for suffix, media_type in MEDIA_TYPES.items():
             if name.endswith(suffix):
                 response.headers["content-type"] = media_type
@@ -34,3 +70,50 @@ class SiteFiles(StaticFiles):
         long_lived = name.endswith(".css")
         response.headers["cache-control"] = f"public, max-age={86400 if long_lived else 300}"
         return response
+
+
+def _matching(if_none_match: str, etag: str) -> str | None:
+    """The tag of ``If-None-Match`` that names the current bytes (either form; ``*``
+    gives the identity one), else None. Weak comparison, as RFC 9110 asks for it."""
+    for tag in (t.strip().removeprefix("W/") for t in if_none_match.split(",") if t.strip()):
+        if tag == "*" or tag == etag:
+            return etag
+        if tag == etag[:-1] + GZIP_TAG + '"':
+            return tag
+    return None
+
+
+def _not_modified_since(files: StaticFiles, response: Response, scope: Scope) -> bool:
+    """``If-Modified-Since`` as Starlette answers it, when there is no ``If-None-Match``."""
+    request = Headers(scope=scope)
+    if "if-none-match" in request:
+        return False
+    return files.is_not_modified(response.headers, request)
+
+
+class EntityTags:
+    """ASGI middleware outside the gzip one: a response it compressed gets its own ETag
+    (``"<hash>-gzip"``), and ``Vary: Accept-Encoding`` is said once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                etag = headers.get("etag")
+                if etag and headers.get("content-encoding") == "gzip" and GZIP_TAG not in etag:
+                    headers["etag"] = etag[:-1] + GZIP_TAG + '"'
+                vary = headers.getlist("vary")
+                if vary:
+                    values = [v.strip() for line in vary for v in line.split(",") if v.strip()]
+                    del headers["vary"]
+                    headers["vary"] = ", ".join(dict.fromkeys(values))
+            await send(message)
+
+        await self.app(scope, receive, tagged)

@@ -368,3 +368,45 @@ def test_the_pages_fit_and_look_right(project: Path, width: int, tmp_path: Path)
             assert scroll_width(inlined, width) <= width, path
         shot = screenshot(base + "/subscribe", tmp_path / f"subscribe-{width}.png", width, 900)
         assert shot.stat().st_size > 1000
+
+
+def test_etags_come_from_the_bytes_one_for_each_form(project: Path) -> None:
+    import hashlib
+    import os
+
+    config = make_config(project)
+    feed = project / "public/feeds/all.atom.xml"
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        plain = client.get("/feeds/all.atom.xml", headers={"accept-encoding": "identity"})
+        digest = hashlib.blake2b(feed.read_bytes()).hexdigest()[:32]
+        assert plain.headers["etag"] == f'"{digest}"'  # the same wherever it is published
+        assert plain.headers["vary"] == "Accept-Encoding"
+        zipped = httpx.get(base + "/feeds/all.atom.xml", headers={"accept-encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.headers["etag"] == f'"{digest}-gzip"'
+        assert zipped.headers["vary"] == "Accept-Encoding"  # once, not once a layer
+        for form, encoding in ((plain, "identity"), (zipped, "gzip")):
+            again = client.get(
+                "/feeds/all.atom.xml",
+                headers={"if-none-match": form.headers["etag"], "accept-encoding": encoding},
+            )
+            assert again.status_code == 304
+            assert again.headers["etag"] == form.headers["etag"]
+            assert again.headers["vary"] == "Accept-Encoding"
+        os.utime(feed, (1, 1))  # the same bytes written again: the same tag
+        same = client.get("/feeds/all.atom.xml", headers={"accept-encoding": "identity"})
+        assert same.headers["etag"] == plain.headers["etag"]
+        feed.write_bytes(feed.read_bytes().replace(b"China Bystander", b"China Bystanders", 1))
+        changed = client.get(
+            "/feeds/all.atom.xml", headers={"if-none-match": plain.headers["etag"]}
+        )
+        assert changed.status_code == 200 and changed.headers["etag"] != plain.headers["etag"]
+        stale = client.get(  # If-None-Match decides: a date that is new enough does not
+            "/feeds/all.atom.xml",
+            headers={"if-none-match": plain.headers["etag"], "if-modified-since": _far_future()},
+        )
+        assert stale.status_code == 200
+
+
+def _far_future() -> str:
+    return "Fri, 01 Jan 2100 00:00:00 GMT"
