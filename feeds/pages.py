@@ -138,6 +138,10 @@ def build_pages(
             _links(site, [category_feed, site_feed], formats),
         )
         yield from _category_pages(env, site, category, entries, links, settings)
+    categories = [
+        {"name": c.name, "url": site.path(category_path(c)), "count": len(entries)}
+        for c, entries in sorted(groups.items(), key=lambda item: item[0].name.lower())
+    ]
     yield always(
         "index.html",
         lambda: _render(
@@ -145,15 +149,25 @@ def build_pages(
             "index.html.j2",
             site=site,
             posts=[post_summary(site, p, settings) for p in posts[: settings.home_items]],
-            categories=[
-                {"name": c.name, "url": site.path(category_path(c)), "count": len(entries)}
-                for c, entries in sorted(groups.items(), key=lambda item: item[0].name.lower())
-            ],
+            categories=categories,
             feeds=_links(site, [site_feed], formats),
             canonical=site.absolute("/"),
             description=site.description,
             image=None,
             og_type="website",
+            head_feeds=_links(site, [site_feed], formats),
+        ),
+    )
+    # Served with status 404 by press serve (and by most static hosts) for any missing
+    # path: its links are host-relative, so they work from wherever it is shown.
+    yield always(
+        "404.html",
+        lambda: _render(
+            env,
+            "404.html.j2",
+            site=site,
+            posts=[post_summary(site, p, settings) for p in posts[:5]],
+            categories=categories,
             head_feeds=_links(site, [site_feed], formats),
         ),
     )

@@ -211,6 +211,7 @@ def test_golden_pages(project: Path, golden: Any) -> None:
         (public / "category/china-russia/index.html").read_bytes(),
     )
     golden("pages/index.html", (public / "index.html").read_bytes())
+    golden("pages/404.html", (public / "404.html").read_bytes())
 
 
 def test_long_categories_are_paginated(project: Path) -> None:
@@ -255,6 +256,7 @@ def test_pages_are_untouched_when_nothing_changed(project: Path) -> None:
         ("index.html", 375),
         ("index.html", 1280),
         ("feeds/index.html", 375),
+        ("404.html", 375),
     ],
 )
 def test_pages_fit_the_screen(project: Path, path: str, width: int) -> None:

@@ -19,9 +19,10 @@ NS = {"s": XMLNS}
 
 def served_pages(public: Path) -> set[str]:
     """The site path of every HTML page written (the feeds index is a page for people
-    who subscribe, not for searchers)."""
+    who subscribe, the 404 page one for people who are lost: not for searchers)."""
     names = [p.relative_to(public).as_posix() for p in public.rglob("*.html")]
-    return {"/" + n.removesuffix("index.html") for n in names if not n.startswith("feeds/")}
+    skip = ("feeds/", "404.html")
+    return {"/" + n.removesuffix("index.html") for n in names if not n.startswith(skip)}
 
 
 def test_the_sitemap_lists_every_page_once_with_its_last_change(project: Path) -> None:

@@ -321,7 +321,10 @@ def test_feeds_are_served_with_validators_and_gzip(project: Path) -> None:
         ) as stream:
             body = b"".join(stream.iter_raw())
         assert gzip.decompress(body) == (project / "public/feeds/all.atom.xml").read_bytes()
-        assert client.get("/no/such/page").status_code == 404
+        missing = client.get("/no/such/page")
+        assert missing.status_code == 404  # the site's own page, with its way back
+        assert "Page not found" in missing.text and 'href="/"' in missing.text
+        assert missing.headers["content-type"] == "text/html; charset=utf-8"
 
 
 def test_security_headers_and_health(project: Path) -> None:
