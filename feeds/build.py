@@ -26,7 +26,8 @@ from feeds.text import strip_controls
 
 GENERATOR = "bystander-press"
 SLASH = "http://purl.org/rss/1.0/modules/slash/"
-THREAD = "http://purl.org/syndication/thread/1.0"  # RFC 4685, Atom Threading Extensions
+THREAD = "http://purl.org/syndication/thread/1.0"
+MEDIA = "http://search.yahoo.com/mrss/"  # Media RSS  # RFC 4685, Atom Threading Extensions
 HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
 ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -179,18 +180,23 @@ def full_entries(feed: Feed, size: Callable[[Post], int] = content_size) -> int:
 ENTRY_OVERHEAD = 2048  # bytes an entry takes besides its content (title, links, summary)
 
 
+def image_alt(post: Post) -> str:
+    """The picture's alt text: ``image_alt``, else the caption, else the title."""
+    return post.image_alt or post.caption or post.title
+
+
 def figure(post: Post) -> str:
-    """The post's photo, caption and credit as an HTML figure, or ''."""
+    """The post's photo, caption and credit as an HTML figure; a caption without a photo
+    as a note of its own (not an empty figure); or ''."""
     if not (post.image or post.caption or post.credit):
         return ""
-    parts = ["<figure>"]
-    if post.image:
-        parts.append(f'<img src="{escape(post.image)}" alt="{escape(post.caption or "")}">')
-    if post.caption or post.credit:
-        credit = (
-            f" <small>Photo credit: {escape(post.credit, False)}</small>" if post.credit else ""
-        )
-        parts.append(f"<figcaption>{escape(post.caption or '', False)}{credit}</figcaption>")
+    credit = f" <small>Photo credit: {escape(post.credit, False)}</small>" if post.credit else ""
+    caption = f"{escape(post.caption or '', False)}{credit}".strip()
+    if not post.image:
+        return f'<p class="caption-note"><em>{caption}</em></p>'
+    parts = ["<figure>", f'<img src="{escape(post.image)}" alt="{escape(image_alt(post))}">']
+    if caption:
+        parts.append(f"<figcaption>{caption}</figcaption>")
     parts.append("</figure>")
     return "".join(parts)
 
@@ -238,6 +244,36 @@ class _ThreadEntry(BaseEntryExtension):  # type: ignore[misc]
             link.set(f"{{{THREAD}}}count", str(self.count))
             etree.SubElement(entry, f"{{{THREAD}}}total").text = str(self.count)
         return entry
+
+
+class _MediaFeed(BaseExtension):  # type: ignore[misc]
+    def extend_ns(self) -> dict[str, str]:
+        return {"media": MEDIA}
+
+
+class _MediaEntry(BaseEntryExtension):  # type: ignore[misc]
+    """Media RSS, in RSS and Atom alike: the post's picture as ``media:content`` (with
+    its alt text as ``media:description`` and its ``media:credit``) and as
+    ``media:thumbnail``, what feed readers show beside an entry. (feedgen's own media
+    extension writes neither description nor credit.)"""
+
+    def __init__(self) -> None:
+        self.post: Post | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        post = self.post
+        if post is None or not post.image:
+            return entry
+        content = etree.SubElement(entry, f"{{{MEDIA}}}content", url=post.image, medium="image")
+        description = etree.SubElement(content, f"{{{MEDIA}}}description", type="plain")
+        description.text = image_alt(post)
+        if post.credit:
+            etree.SubElement(content, f"{{{MEDIA}}}credit").text = post.credit
+        etree.SubElement(entry, f"{{{MEDIA}}}thumbnail", url=post.image)
+        return entry
+
+    def extend_rss(self, entry: Any) -> Any:
+        return self.extend_atom(entry)
 
 
 class _HistoryFeed(BaseExtension):  # type: ignore[misc]
@@ -304,6 +340,7 @@ def feed_document(
     document.load_extension("dc", atom=False, rss=True)
     document.register_extension("slash", _SlashFeed, _SlashEntry, atom=False, rss=True)
     document.register_extension("thread", _ThreadFeed, _ThreadEntry, atom=True, rss=False)
+    document.register_extension("media", _MediaFeed, _MediaEntry, atom=True, rss=True)
     document.register_extension("history", _HistoryFeed, None, atom=True, rss=True)
     document.history.archive = bool(feed.page)
     # An archive document belongs to its feed: the feed's id, as in every document of it.
@@ -342,6 +379,7 @@ def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str)
     entry.slash.count = post.comments
     entry.thread.count = post.comments
     entry.thread.href = permalink(site, post) + "#comments"
+    entry.media.post = post
 
 
 def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: str) -> None:
@@ -398,6 +436,7 @@ def _entry_bytes(site: Site, post: Post, kind: str, full: bool, root: Any) -> by
     entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     entry.register_extension("slash", _SlashEntry, atom=False, rss=True)
     entry.register_extension("thread", _ThreadEntry, atom=True, rss=False)
+    entry.register_extension("media", _MediaEntry, atom=True, rss=True)
     _fill_entry(entry, site, post, full, kind)
     copy = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
     if kind == "rss":

@@ -98,6 +98,7 @@ class Post:
     image: str | None = None
     caption: str | None = None
     credit: str | None = None
+    image_alt: str | None = None  # the picture's alt text; else the caption
     comments: int = 0
     draft: bool = False
     guid: str | None = None

@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from feeds.build import Feed, category_path, permalink
+from feeds.build import Feed, category_path, image_alt, permalink
 from feeds.discovery import FeedLink, feed_links
 from feeds.model import Category, PageSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
@@ -51,6 +51,7 @@ def post_summary(site: Site, post: Post, settings: PageSettings) -> dict[str, An
         "iso_date": post.date.isoformat(),
         "author": post.author,
         "image": post.image,
+        "alt": image_alt(post),
         "caption": post.caption,
         "credit": post.credit,
         "summary": post.summary,

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment
 from mjml import mjml2html
 
-from feeds.build import category_path, figure, permalink
+from feeds.build import category_path, figure, image_alt, permalink
 from feeds.counts import counted
 from feeds.model import Post, Site
 from feeds.text import MONTHS, long_date, shorten, strip_controls
@@ -102,6 +102,7 @@ def _post_context(site: Site, post: Post, full: bool, text: bool) -> dict[str, A
             {"name": c.name, "url": site.absolute(category_path(c))} for c in post.categories
         ],
         "image": post.image,
+        "alt": image_alt(post),
         "caption": post.caption,
         "credit": post.credit,
         "summary": post.summary,

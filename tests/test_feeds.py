@@ -112,7 +112,8 @@ def test_china_russia_feeds_carry_every_post(project: Path) -> None:
     assert replies.href == item.link + "#comments" and replies.count == "1"
     assert atom.entries[1].thr_total == "1"
     assert item.author == "The Bystander"  # dc:creator
-    assert item.content[0].value.startswith("<figure>")
+    # A caption without a picture is a note of its own, not an empty figure.
+    assert item.content[0].value.startswith('<p class="caption-note"><em>Li Zhanshu')
     assert item.summary.startswith("MOSCOW HAS BEEN")
     assert rss.feed.link == "https://chinabystander.com/category/china-russia/"
     assert rss.feed.updated == "Fri, 16 Sep 2022 09:00:00 +0100"
@@ -599,3 +600,28 @@ def test_entries_made_once_give_what_feedgen_gives_for_the_whole_document(
                     whole.atom_str(pretty=True) if kind == "atom" else whole.rss_str(pretty=True)
                 )
                 assert made[kind] == expected, (document.key, document.page, kind)
+
+
+def test_a_picture_reaches_readers_as_media_rss_with_its_alt_text(site: Site) -> None:
+    front = (
+        "title: T\ndate: 2022-09-16\ncategories: [A]\nimage: /img/xi.jpg\n"
+        "caption: Xi and Putin\ncredit: Xinhua\nimage_alt: Two men shake hands\n"
+    )
+    post = parse_post("p.md", f"---\n{front}---\nBody.".encode(), site)
+    feed = Feed("all", "S", "S", site.url, (post,))
+    files = {**xml_feeds(site, feed, ["atom", "rss"]), "json": json_feed(site, feed)}
+    picture = "https://chinabystander.com/img/xi.jpg"
+    for kind in ("atom", "rss"):
+        parsed = feedparser.parse(files[kind])
+        assert not parsed.bozo, kind
+        [entry] = parsed.entries
+        assert entry.media_content == [{"url": picture, "medium": "image"}], kind
+        assert entry.media_thumbnail == [{"url": picture}], kind
+        assert entry.media_credit[0]["content"] == "Xinhua", kind
+        content = entry.content[0].value
+        assert 'alt="Two men shake hands"' in content and f'src="{picture}"' in content, kind
+        assert "<figcaption>Xi and Putin <small>Photo credit: Xinhua</small>" in content, kind
+        root = ElementTree.fromstring(files[kind])
+        [description] = root.iter("{http://search.yahoo.com/mrss/}description")
+        assert description.text == "Two men shake hands"
+    assert json.loads(files["json"])["items"][0]["image"] == picture
