@@ -460,10 +460,12 @@ def xml_feeds(
     kinds: Sequence[str],
     hub: str = "",
     entries: Entries | None = None,
+    stylesheet: str = "",
 ) -> dict[str, bytes]:
     """The Atom and/or RSS 2.0 documents of one feed (``kinds``): the feed-level elements
     from feedgen, the entries from ``entries`` (made once for all feeds), the bytes those
-    of ``feed_document``'s whole document."""
+    of ``feed_document``'s whole document; with ``stylesheet`` (an XSL's URL), an
+    ``xml-stylesheet`` instruction after the XML declaration, which feed readers skip."""
     entries = entries or Entries()
     full = entries.full(feed)
     files: dict[str, bytes] = {}
@@ -476,7 +478,12 @@ def xml_feeds(
         head = etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)
         if not head.endswith(CLOSING[kind]):
             raise AssertionError(f"unexpected end of a {kind} document: {head[-40:]!r}")
-        parts = [head[: -len(CLOSING[kind])]]
+        head = head[: -len(CLOSING[kind])]
+        if stylesheet:
+            declaration, _, rest = head.partition(b"\n")
+            style = f'<?xml-stylesheet type="text/xsl" href="{escape(stylesheet)}"?>'
+            head = b"\n".join([declaration, style.encode("utf-8"), rest])
+        parts = [head]
         parts += (entries.get(site, p, kind, n < full, root) for n, p in enumerate(feed.entries))
         parts.append(CLOSING[kind])
         files[kind] = b"".join(parts)

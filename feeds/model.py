@@ -29,6 +29,7 @@ class FeedSettings(NamedTuple):
     hub: str
     max_kb: int  # the full content one feed carries; 0: no limit
     archives: bool  # archive documents with the whole history (RFC 5005)
+    stylesheet: bool = True  # feeds/feed.xsl, named by each Atom and RSS document
 
 
 class PageSettings(NamedTuple):

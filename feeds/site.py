@@ -24,11 +24,15 @@ def feed_files(
     files: dict[str, bytes] = {}
     xml = [kind for kind in settings.formats if kind in ("atom", "rss")]
     if xml:
-        for kind, data in xml_feeds(site, feed, xml, settings.hub, entries).items():
+        style = site.path(STYLESHEET) if settings.stylesheet else ""
+        for kind, data in xml_feeds(site, feed, xml, settings.hub, entries, style).items():
             files[feed.path(kind)] = data
     if "json" in settings.formats:
         files[feed.path("json")] = json_feed(site, feed, settings.hub, entries.full(feed))
     return files
+
+
+STYLESHEET = "/feeds/feed.xsl"
 
 
 def _one(files: Callable[[], dict[str, bytes]], name: str) -> bytes:
@@ -51,6 +55,10 @@ def _feed_outputs(
         yield Output(feed.path(kind), key, make, about)
 
 
+def _render(env: Environment, name: str, **context: object) -> bytes:
+    return env.get_template(name).render(**context).encode("utf-8")
+
+
 def build_site(
     site: Site,
     posts: Sequence[Post],
@@ -70,6 +78,8 @@ def build_site(
         for document in (feed, *feed.archives):
             yield from _feed_outputs(site, document, settings, entries)
     yield always("feeds/index.html", lambda: feeds_index(env, site, feeds, settings.formats))
+    if settings.stylesheet and {"atom", "rss"} & set(settings.formats):
+        yield always(STYLESHEET.lstrip("/"), lambda: _render(env, "feed.xsl.j2", site=site))
     yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
     if pages.enabled:
         yield from build_pages(env, site, posts, feeds, pages, settings.formats)

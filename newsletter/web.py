@@ -30,17 +30,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.model import Site
 from newsletter.tokens import Signer
-from newsletter.web_files import EntityTags, SiteFiles
+from newsletter.web_files import CONTENT_SECURITY_POLICY, EntityTags, SiteFiles
 from newsletter.web_leave import leave_routes
 from newsletter.web_pages import Pages, RequestConfirmation, WebSettings
 from newsletter.web_subscribe import subscribe_routes
 
 MAX_BODY = 16 * 1024  # bytes of any request body; more is refused before it is read
 SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
+    "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     # Links in emails carry tokens: never hand them to another site in a Referer.
     "referrer-policy": "no-referrer",

@@ -18,7 +18,14 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# A feed loads its XSL stylesheet as a browser loads a script: from this site only.
+FEED_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
 GZIP_TAG = "-gzip"
+STYLED = (".atom.xml", ".rss.xml")  # feeds that name the XSL stylesheet
 
 MEDIA_TYPES = {
     ".atom.xml": "application/atom+xml; charset=utf-8",
@@ -27,6 +34,7 @@ MEDIA_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
 }
 
 
@@ -54,11 +62,13 @@ class SiteFiles(StaticFiles):
     ) -> Response:
         name = str(full_path)
         etag = self.entity_tag(name, stat_result)
-        headers = {"etag": etag, "vary": "Accept-Encoding"}
+        request = Headers(scope=scope)
+        styled = name.endswith(STYLED)
+        headers = {"etag": etag, "vary": "Accept, Accept-Encoding" if styled else "Accept-Encoding"}
         response: Response = FileResponse(
             full_path, status_code=status_code, stat_result=stat_result, headers=headers
         )
-        held = _matching(Headers(scope=scope).get("if-none-match", ""), etag)
+        held = _matching(request.get("if-none-match", ""), etag)
         if held is not None or _not_modified_since(self, response, scope):
             response = NotModifiedResponse(response.headers)
             if held:  # the form the client holds: identity or gzip
@@ -67,6 +77,12 @@ class SiteFiles(StaticFiles):
             if name.endswith(suffix):
                 response.headers["content-type"] = media_type
                 break
+        if styled and "text/html" in request.get("accept", ""):
+            # A browser opening the feed: as XML, which it styles with the feed's XSL
+            # (Chromium shows application/atom+xml and rss+xml as plain text).
+            response.headers["content-type"] = "application/xml; charset=utf-8"
+        if styled:
+            response.headers["content-security-policy"] = FEED_POLICY
         long_lived = name.endswith(".css")
         response.headers["cache-control"] = f"public, max-age={86400 if long_lived else 300}"
         return response

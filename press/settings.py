@@ -225,6 +225,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Archive documents with each feed's whole history (RFC 5005), feeds.items each.",
     ),
     Setting(
+        "feeds",
+        "stylesheet",
+        True,
+        flag,
+        "An XSL stylesheet that shows an Atom or RSS feed opened in a browser as a page.",
+    ),
+    Setting(
         "pages", "enabled", True, flag, "Write post, category and home pages (feeds only: false)."
     ),
     Setting("pages", "per_page", 10, positive, "Posts on each category archive page."),

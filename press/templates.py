@@ -14,7 +14,7 @@ def template_env(config: Config) -> Environment:
     """Autoescaping HTML environment; a missing variable is an error, not a blank."""
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(folder) for folder in config.template_folders()]),
-        autoescape=select_autoescape(["html", "htm", "xml", "html.j2", "mjml.j2"]),
+        autoescape=select_autoescape(["html", "htm", "xml", "html.j2", "mjml.j2", "xsl.j2"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -73,3 +73,8 @@ def screenshot(url: str, path: Path, width: int, height: int = 2000) -> Path:
     _run([f"--screenshot={path}", f"--window-size={width},{height}", url])
     assert path.is_file() and path.stat().st_size > 0
     return path
+
+
+def dom(url: str) -> str:
+    """The document Chromium makes of ``url`` (after any XSLT it applies), serialised."""
+    return _run(["--dump-dom", "--virtual-time-budget=5000", url])

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
+import feedparser
 import httpx
 import pytest
 import uvicorn
@@ -330,10 +332,14 @@ def test_feeds_are_served_with_validators_and_gzip(project: Path) -> None:
 def test_security_headers_and_health(project: Path) -> None:
     config = make_config(project)
     with serving(config) as base, httpx.Client(base_url=base) as client:
-        for path in ("/subscribe", "/feeds/all.atom.xml", "/healthz"):
+        for path in ("/subscribe", "/feeds/all.atom.xml", "/feeds/index.html", "/healthz"):
             headers = client.get(path).headers
-            assert "script-src" not in headers["content-security-policy"]
-            assert "default-src 'none'" in headers["content-security-policy"]
+            policy = headers["content-security-policy"]
+            if path.endswith(".atom.xml"):  # its XSL stylesheet, from this site only
+                assert policy.endswith("; script-src 'self'")
+            else:
+                assert "script-src" not in policy
+            assert "default-src 'none'" in policy
             assert headers["x-content-type-options"] == "nosniff"
             assert headers["referrer-policy"] == "no-referrer"
         assert client.get("/healthz").text == "ok\n"
@@ -383,11 +389,11 @@ def test_etags_come_from_the_bytes_one_for_each_form(project: Path) -> None:
         plain = client.get("/feeds/all.atom.xml", headers={"accept-encoding": "identity"})
         digest = hashlib.blake2b(feed.read_bytes()).hexdigest()[:32]
         assert plain.headers["etag"] == f'"{digest}"'  # the same wherever it is published
-        assert plain.headers["vary"] == "Accept-Encoding"
+        assert plain.headers["vary"] == "Accept, Accept-Encoding"  # a browser gets XML
         zipped = httpx.get(base + "/feeds/all.atom.xml", headers={"accept-encoding": "gzip"})
         assert zipped.headers["content-encoding"] == "gzip"
         assert zipped.headers["etag"] == f'"{digest}-gzip"'
-        assert zipped.headers["vary"] == "Accept-Encoding"  # once, not once a layer
+        assert zipped.headers["vary"] == "Accept, Accept-Encoding"  # once, not once a layer
         for form, encoding in ((plain, "identity"), (zipped, "gzip")):
             again = client.get(
                 "/feeds/all.atom.xml",
@@ -395,7 +401,7 @@ def test_etags_come_from_the_bytes_one_for_each_form(project: Path) -> None:
             )
             assert again.status_code == 304
             assert again.headers["etag"] == form.headers["etag"]
-            assert again.headers["vary"] == "Accept-Encoding"
+            assert again.headers["vary"] == "Accept, Accept-Encoding"
         os.utime(feed, (1, 1))  # the same bytes written again: the same tag
         same = client.get("/feeds/all.atom.xml", headers={"accept-encoding": "identity"})
         assert same.headers["etag"] == plain.headers["etag"]
@@ -413,3 +419,36 @@ def test_etags_come_from_the_bytes_one_for_each_form(project: Path) -> None:
 
 def _far_future() -> str:
     return "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+def test_a_feed_opened_in_a_browser_reads_as_a_page(project: Path, golden: Any) -> None:
+    from tests.browser import dom
+
+    config = make_config(project)
+    public = project / "public"
+    golden("feeds/feed.xsl", (public / "feeds/feed.xsl").read_bytes())
+    with serving(config) as base:
+        assert httpx.get(base + "/feeds/feed.xsl").headers["content-type"].startswith("text/xsl")
+        browser = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+        reader = {"accept": "application/atom+xml, application/rss+xml;q=0.9, */*;q=0.1"}
+        feed = base + "/feeds/all.atom.xml"
+        assert (
+            httpx.get(feed, headers=browser).headers["content-type"].startswith("application/xml")
+        )
+        assert (
+            httpx.get(feed, headers=reader)
+            .headers["content-type"]
+            .startswith("application/atom+xml")
+        )
+        for path in ("/feeds/all.atom.xml", "/feeds/category/china-russia.rss.xml"):
+            page = dom(base + path)  # under the site's CSP, as a reader's browser has it
+            assert "This is a web feed." in page, path
+            assert f'value="https://chinabystander.com{path}"' in page, path
+            assert "Russia’s Fulsomeness Discomforts Its Firm Friend China" in page, path
+            assert 'href="/style.css"' in page
+    # What readers parse is the same as without the stylesheet.
+    for path in ("feeds/all.atom.xml", "feeds/category/china-russia.rss.xml"):
+        styled = (public / path).read_bytes()
+        plain = b"\n".join(line for line in styled.split(b"\n") if b"xml-stylesheet" not in line)
+        assert plain != styled
+        assert feedparser.parse(styled) == feedparser.parse(plain)
