@@ -21,6 +21,7 @@ from jinja2 import Environment
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -30,7 +31,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.model import Site
 from newsletter.tokens import Signer
-from newsletter.web_files import CONTENT_SECURITY_POLICY, EntityTags, SiteFiles
+from newsletter.web_files import (
+    CONTENT_SECURITY_POLICY,
+    ResponseHeaders,
+    SiteFiles,
+    entity_tags,
+)
 from newsletter.web_leave import leave_routes
 from newsletter.web_pages import Pages, RequestConfirmation, WebSettings
 from newsletter.web_subscribe import subscribe_routes
@@ -46,28 +52,11 @@ SECURITY_HEADERS = {
 TOKEN_PATH = re.compile(r"/(confirm|unsubscribe|preferences)/[^/?#\s]+")
 
 
-class SecurityHeaders:
-    """Adds the security headers to every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.decode().lower() for k, _ in headers}
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in present:
-                        headers.append((name.encode(), value.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+def security_headers(headers: MutableHeaders) -> None:
+    """The security headers, on every response that has not set its own."""
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
 
 
 class _TooLarge(Exception):
@@ -208,9 +197,9 @@ def create_preview_app(site: Site, env: Environment, public: Path, why: str) -> 
 
 def _middleware() -> list[Middleware]:
     return [
-        Middleware(SecurityHeaders),
+        Middleware(ResponseHeaders, change=security_headers),
         Middleware(BodyLimit),
-        Middleware(EntityTags),  # after gzip has decided: the gzip form's own ETag
+        Middleware(ResponseHeaders, change=entity_tags),  # after gzip: its form's own ETag
         Middleware(GZipMiddleware, minimum_size=500),
     ]
 

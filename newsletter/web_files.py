@@ -3,7 +3,7 @@ caching.
 
 The ETag is strong and made from the file's bytes (a hash), so every machine that
 publishes the same site gives the same one, and a republish that writes the same bytes
-keeps it; the gzip form has its own (``"<hash>-gzip"``, set by ``EntityTags`` once the
+keeps it; the gzip form has its own (``"<hash>-gzip"``, set by ``entity_tags`` once the
 gzip middleware has decided), and every answer, 304 too, says ``Vary: Accept-Encoding``.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -107,29 +108,34 @@ def _not_modified_since(files: StaticFiles, response: Response, scope: Scope) ->
     return files.is_not_modified(response.headers, request)
 
 
-class EntityTags:
-    """ASGI middleware outside the gzip one: a response it compressed gets its own ETag
-    (``"<hash>-gzip"``), and ``Vary: Accept-Encoding`` is said once."""
+class ResponseHeaders:
+    """ASGI middleware that hands each response's headers to ``change`` before they go."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, change: Callable[[MutableHeaders], None]) -> None:
         self.app = app
+        self.change = change
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def tagged(message: Message) -> None:
+        async def changed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                etag = headers.get("etag")
-                if etag and headers.get("content-encoding") == "gzip" and GZIP_TAG not in etag:
-                    headers["etag"] = etag[:-1] + GZIP_TAG + '"'
-                vary = headers.getlist("vary")
-                if vary:
-                    values = [v.strip() for line in vary for v in line.split(",") if v.strip()]
-                    del headers["vary"]
-                    headers["vary"] = ", ".join(dict.fromkeys(values))
+                self.change(MutableHeaders(scope=message))
             await send(message)
 
-        await self.app(scope, receive, tagged)
+        await self.app(scope, receive, changed)
+
+
+def entity_tags(headers: MutableHeaders) -> None:
+    """For ``ResponseHeaders`` outside the gzip middleware: a response it compressed gets
+    its own ETag (``"<hash>-gzip"``), and ``Vary`` says each value once."""
+    etag = headers.get("etag")
+    if etag and headers.get("content-encoding") == "gzip" and GZIP_TAG not in etag:
+        headers["etag"] = etag[:-1] + GZIP_TAG + '"'
+    vary = headers.getlist("vary")
+    if vary:
+        values = [v.strip() for line in vary for v in line.split(",") if v.strip()]
+        del headers["vary"]
+        headers["vary"] = ", ".join(dict.fromkeys(values))
