@@ -24,6 +24,8 @@ def json_feed(site: Site, feed: Feed, hub: str = "", full: int | None = None) ->
         "feed_url": site.absolute(feed_path(feed.key, "json")),
         "description": feed.description,
         "language": site.language,
+        "icon": site.logo_url,
+        "favicon": site.icon_url,
         "authors": [{"name": site.author}],
     }
     older = feed.page - 1 if feed.page else feed.pages

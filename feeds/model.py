@@ -41,6 +41,9 @@ class PageSettings(NamedTuple):
     home_items: int
 
 
+DEFAULT_ICON = "/favicon.svg"  # made from the site's initials when no icon is set
+
+
 @dataclass(frozen=True)
 class Site:
     """What the feeds and pages need to know about the site, read from ``press.toml``."""
@@ -52,6 +55,21 @@ class Site:
     timezone: ZoneInfo
     description: str = ""
     permalink: str = "/{year}/{month:02}/{day:02}/{slug}/"
+    icon: str = ""  # a path on the site or a URL; "": the initials' favicon.svg
+    logo: str = ""  # the same; "": the icon
+
+    @property
+    def icon_url(self) -> str:
+        """The site's icon, absolute: the configured one, else press's ``favicon.svg``."""
+        return self._absolute_file(self.icon or DEFAULT_ICON)
+
+    @property
+    def logo_url(self) -> str:
+        """The site's logo, absolute: the configured one, else the icon."""
+        return self._absolute_file(self.logo) if self.logo else self.icon_url
+
+    def _absolute_file(self, where: str) -> str:
+        return self.absolute(where) if where.startswith("/") else where
 
     @property
     def domain(self) -> str:

@@ -9,8 +9,9 @@ from jinja2 import Environment
 
 from feeds.build import Entries, Feed, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
+from feeds.icon import default_icon
 from feeds.jsonfeed import json_feed
-from feeds.model import FeedSettings, PageSettings, Post, Site
+from feeds.model import DEFAULT_ICON, FeedSettings, PageSettings, Post, Site
 from feeds.output import Output, always, made, output_key, posts_key
 from feeds.pages import build_pages
 
@@ -83,5 +84,7 @@ def build_site(
     yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
     if pages.enabled:
         yield from build_pages(env, site, posts, feeds, pages, settings.formats)
+    if not site.icon:
+        yield made(DEFAULT_ICON.lstrip("/"), default_icon(site))
     if env.loader is not None:
         yield made("style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8"))

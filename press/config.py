@@ -122,6 +122,8 @@ def load_config(
         timezone=ZoneInfo(values["site.timezone"]),
         description=values["site.description"],
         permalink=values["feeds.permalink"],
+        icon=values["site.icon"],
+        logo=values["site.logo"],
     )
     secrets = {
         name: environ[variable] for name, variable in SECRETS.items() if environ.get(variable)

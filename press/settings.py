@@ -43,6 +43,13 @@ def optional_url(value: Any) -> str:
     return url(value) if text(value) else ""
 
 
+def site_file(value: Any) -> str:
+    """A file the site serves: a path on it (``/icon.png``) or an http(s) URL; '' none."""
+    if not text(value) or (str(value).startswith("/") and not str(value).startswith("//")):
+        return str(value)
+    return url(value)
+
+
 def count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise Invalid(f"expected a whole number of 0 or more, got {value!r}")
@@ -180,6 +187,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("site", "author", REQUIRED, nonempty, "The author of posts that name none."),
     Setting("site", "description", "", text, "One line about the site, for feeds and pages."),
     Setting("site", "language", "en", nonempty, "The language of the content (BCP 47)."),
+    Setting(
+        "site",
+        "icon",
+        "",
+        site_file,
+        "A square icon (a path on the site or a URL): favicon, Atom icon, JSON Feed favicon. "
+        "Empty: press makes favicon.svg from the site's initials.",
+    ),
+    Setting(
+        "site",
+        "logo",
+        "",
+        site_file,
+        "A bigger picture for readers and home screens: Atom logo, RSS image, JSON Feed "
+        "icon, apple-touch-icon. Empty: the icon.",
+    ),
     Setting(
         "site", "timezone", "UTC", timezone, "The zone for dates without one, weeks, schedule."
     ),
