@@ -134,10 +134,10 @@ def plan_feeds(
             budget=budget,
         )
         planned.append((feed, entries))
-    return [_fill(feed, entries, items, archives) for feed, entries in planned]
+    return [fill(feed, entries, items, archives) for feed, entries in planned]
 
 
-def _fill(feed: Feed, entries: Sequence[Post], items: int, archives: bool) -> Feed:
+def fill(feed: Feed, entries: Sequence[Post], items: int, archives: bool) -> Feed:
     """The feed with its newest ``items`` entries and, when it has more, its archive
     documents: every complete run of ``items`` entries from the oldest (what is left over,
     fewer than ``items``, is in the subscription feed)."""
@@ -377,13 +377,14 @@ def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str)
     entry.summary(post.summary or post.title)
     if full:
         entry.content(content_html(post), type="html")
-    entry.comments(permalink(site, post) + "#comments")
     for category in post.categories:
         entry.category(term=category.slug, label=category.name)
     entry.dc.dc_creator(post.author)
-    entry.slash.count = post.comments
-    entry.thread.count = post.comments
-    entry.thread.href = permalink(site, post) + "#comments"
+    if post.discussion:
+        entry.comments(permalink(site, post) + "#comments")
+        entry.slash.count = post.comments
+        entry.thread.count = post.comments
+        entry.thread.href = permalink(site, post) + "#comments"
     entry.media.post = post
 
 

@@ -55,9 +55,10 @@ def _item(site: Site, post: Post, full: bool = True) -> dict[str, Any]:
     if post.image:
         item["image"] = post.image
     # Extensions start with an underscore (JSON Feed 1.1, "Extensions").
-    item["_press"] = {
-        "comments": post.comments,
-        "comments_url": permalink(site, post) + "#comments",
-        "categories": [{"slug": c.slug, "name": c.name} for c in post.categories],
-    }
+    press: dict[str, Any] = {}
+    if post.discussion:
+        press["comments"] = post.comments
+        press["comments_url"] = permalink(site, post) + "#comments"
+    press["categories"] = [{"slug": c.slug, "name": c.name} for c in post.categories]
+    item["_press"] = press
     return item

@@ -119,6 +119,7 @@ class Post:
     credit: str | None = None
     image_alt: str | None = None  # the picture's alt text; else the caption
     comments: int = 0
+    discussion: bool = True  # its page has a comments section (#comments)
     draft: bool = False
     guid: str | None = None
     tags: tuple[str, ...] = field(default=())

@@ -40,7 +40,7 @@ def _one(files: Callable[[], dict[str, bytes]], name: str) -> bytes:
     return files()[name]
 
 
-def _feed_outputs(
+def feed_outputs(
     site: Site, feed: Feed, settings: FeedSettings, entries: Entries
 ) -> Iterator[Output]:
     """A feed's or archive document's files, made together when the first is asked for.
@@ -66,22 +66,25 @@ def build_site(
     settings: FeedSettings,
     env: Environment,
     pages: PageSettings,
+    more_feeds: Sequence[Feed] = (),
 ) -> Iterator[Output]:
     """Every published file, one at a time (so memory holds one, not the site): the
     feeds, their index and OPML, the pages, the stylesheet.
 
-    ``posts`` are the published posts, newest first.
+    ``posts`` are the published posts, newest first; ``more_feeds`` are feeds written
+    elsewhere (the digests') that the index and OPML list too.
     """
     budget = settings.max_kb * 1024
     feeds = plan_feeds(site, posts, settings.items, budget, settings.archives)
     entries = Entries()
     for feed in feeds:
         for document in (feed, *feed.archives):
-            yield from _feed_outputs(site, document, settings, entries)
-    yield always("feeds/index.html", lambda: feeds_index(env, site, feeds, settings.formats))
+            yield from feed_outputs(site, document, settings, entries)
+    listed = [*feeds, *more_feeds]
+    yield always("feeds/index.html", lambda: feeds_index(env, site, listed, settings.formats))
     if settings.stylesheet and {"atom", "rss"} & set(settings.formats):
         yield always(STYLESHEET.lstrip("/"), lambda: _render(env, "feed.xsl.j2", site=site))
-    yield always("feeds/feeds.opml", lambda: opml(site, feeds, settings.formats))
+    yield always("feeds/feeds.opml", lambda: opml(site, listed, settings.formats))
     if pages.enabled:
         yield from build_pages(env, site, posts, feeds, pages, settings.formats)
     if not site.icon:

@@ -7,51 +7,125 @@ from collections.abc import Iterator, Sequence
 
 from jinja2 import Environment
 
-from feeds.model import Category, Post, Site
+from feeds.build import Entries, Feed, fill, permalink
+from feeds.discovery import feed_links
+from feeds.model import Category, FeedSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
+from feeds.site import feed_outputs
 from newsletter.digest import digest_weeks, in_category, select_week
-from newsletter.model import DigestSettings, Week
-from newsletter.render import count_text, render_web_copy, week_dates
+from newsletter.model import Digest, DigestSettings, Week
+from newsletter.render import count_text, render_web_copy, subject_fields, week_dates
+
+
+def sent_digests(
+    site: Site, posts: Sequence[Post], category: Category, before: Week
+) -> list[Digest]:
+    """Every digest of ``category`` before the week ``before``, oldest first: a week
+    without a post has none. ``posts`` are the published posts."""
+    weekly: dict[Week, list[Post]] = {}
+    for post in in_category(posts, category):  # one pass, not one per week
+        weekly.setdefault(Week.of(post.date.astimezone(site.timezone).date()), []).append(post)
+    return [
+        select_week(weekly[week], category, week, site.timezone)
+        for week in digest_weeks(posts, category, site.timezone, before)
+    ]
 
 
 def web_copies(
     env: Environment,
     site: Site,
-    posts: Sequence[Post],
+    digests: Sequence[Digest],
     category: Category,
     settings: DigestSettings,
-    before: Week,
+    feed: Feed,
+    feeds: FeedSettings,
 ) -> Iterator[Output]:
-    """A web copy of every digest of ``category`` before ``before``, and an index of them,
-    one file at a time.
-
-    ``posts`` are the published posts; a week without a post has no digest.
-    """
+    """A web copy of each digest, an index of them and their ``feed`` (follow the
+    digest in a reader, ``digest_feed``), one file at a time."""
     listed = []
-    weekly: dict[Week, list[Post]] = {}
-    for post in in_category(posts, category):  # one pass, not one per week
-        weekly.setdefault(Week.of(post.date.astimezone(site.timezone).date()), []).append(post)
-    for week in digest_weeks(posts, category, site.timezone, before):
-        digest = select_week(weekly[week], category, week, site.timezone)
+    for digest in digests:
         yield Output(
             digest.web_path,
-            output_key("web copy", str(week), settings, posts_key(digest.posts)),
+            output_key("web copy", str(digest.week), settings, posts_key(digest.posts)),
             functools.partial(render_web_copy, env, site, digest, settings),
         )
         listed.append(
             {
                 "url": site.absolute(digest.web_path),
-                "week": str(week),
+                "week": str(digest.week),
                 "dates": week_dates(digest),
                 "count": count_text(len(digest.posts)),
                 "titles": [p.title for p in digest.posts],
             }
         )
+    entries = Entries()
+    for document in (feed, *feed.archives):
+        yield from feed_outputs(site, document, feeds, entries)
     yield always(
         "newsletter/index.html",
         lambda: (
             env.get_template("newsletter.html.j2")
-            .render(site=site, category=category, digests=listed, head_feeds=[])
+            .render(
+                site=site,
+                category=category,
+                digests=listed,
+                head_feeds=feed_links(site, feed, feeds.formats),
+            )
             .encode("utf-8")
         ),
     )
+
+
+def digest_entry(site: Site, digest: Digest, settings: DigestSettings) -> Post:
+    """One digest as a feed entry: its subject, its web copy's URL, the week's posts as a
+    list of links with their summaries, dated by its newest post."""
+    lines = [
+        f"- [{markdown_text(p.title)}]({permalink(site, p)}): {markdown_text(p.summary)}"
+        for p in digest.posts
+    ]
+    fields = subject_fields(site, digest)
+    return Post(
+        source=digest.web_path,
+        title=settings.subject.format(**fields),
+        slug=f"digest-{digest.week}-{digest.category.slug}",
+        date=max(p.date for p in digest.posts),
+        categories=(digest.category,),
+        body="\n".join(lines) + "\n",
+        url=site.absolute(digest.web_path),
+        author=site.author,
+        summary_given=f"{fields['posts']}, {fields['week_dates']}.",
+        fingerprint=output_key(posts_key(digest.posts), settings.subject),
+        updated=max(p.modified for p in digest.posts),
+        discussion=False,  # a web copy has no comments
+    )
+
+
+def digest_feed(
+    site: Site,
+    category: Category,
+    digests: Sequence[Digest],
+    settings: DigestSettings,
+    feeds: FeedSettings,
+) -> Feed:
+    """The feed of the digests, ``feeds/newsletter.*``, with archive documents as every
+    feed has."""
+    issues = sorted(
+        (digest_entry(site, d, settings) for d in digests),
+        key=lambda issue: issue.timestamp,
+        reverse=True,
+    )
+    title = f"{category.name} weekly digest – {site.title}"
+    feed = Feed(
+        key="newsletter",
+        title=title,
+        description=f"The week's {category.name} commentary from {site.title}, weekly.",
+        home=site.absolute("/newsletter/"),
+        entries=(),
+        category=None,
+    )
+    return fill(feed, issues, feeds.items, feeds.archives)
+
+
+def markdown_text(text: str) -> str:
+    """Text that Markdown shows as it is (its punctuation escaped)."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!<>|" else c for c in text)

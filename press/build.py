@@ -3,13 +3,13 @@ write what changed and record it (``press.publish`` decides whether it is needed
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import chain
 
 from jinja2 import Environment
 
-from feeds.build import SUFFIXES
+from feeds.build import SUFFIXES, Feed
 from feeds.model import Post
 from feeds.output import Output
 from feeds.select import next_due, published
@@ -28,19 +28,23 @@ from press.write import write_tree
 
 def digest_archive(
     config: Config, posts: Sequence[Post], env: Environment, now: datetime
-) -> Iterator[Output]:
-    """Web copies of every complete week's digest of the newsletter's category."""
+) -> tuple[list[Output], list[Feed]]:
+    """Web copies of every complete week's digest of the newsletter's category, and
+    their feed (for the feeds' index and OPML to list)."""
     if not config.newsletter.archive:
-        return iter(())
+        return [], []
     # Imported here: a site without the archive renders no digest (and starts faster).
-    from newsletter.archive import web_copies
+    from newsletter.archive import digest_feed, sent_digests, web_copies
     from newsletter.digest import find_category
 
     site = config.site
     settings = config.newsletter
     category = find_category(posts, settings.category)
     this_week = Week.of(now.astimezone(site.timezone).date())
-    return web_copies(env, site, posts, category, settings, before=this_week)
+    digests = sent_digests(site, posts, category, this_week)
+    feed = digest_feed(site, category, digests, settings, config.feeds)
+    files = web_copies(env, site, digests, category, settings, feed, config.feeds)
+    return list(files), [feed]  # a page a week: few
 
 
 def is_feed(path: str) -> bool:
@@ -64,8 +68,9 @@ def build_site_files(
         loaded = load_posts(config, cache, inputs.stamps, sharing, parsing.update)
     posts = published(loaded.posts, now)
     env = template_env(config)
-    archive = list(digest_archive(config, posts, env, now))  # a page a week: few
-    files = chain(build_site(config.site, posts, config.feeds, env, config.pages), archive)
+    archive, digest_feeds = digest_archive(config, posts, env, now)
+    site_files = build_site(config.site, posts, config.feeds, env, config.pages, digest_feeds)
+    files = chain(site_files, archive)
     if config.pages.enabled:
         pages = [page_path(o.name) for o in archive if o.name.endswith(".html")]
         files = chain(files, sitemap_outputs(config.site, posts, config.pages, pages))

@@ -131,6 +131,10 @@ def archive_bytes(project: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.*")}
 
 
+def without_digests(documents: dict[str, bytes]) -> dict[str, bytes]:
+    return {name: data for name, data in documents.items() if not name.startswith("newsletter/")}
+
+
 def test_new_posts_leave_the_archive_documents_as_they_are(archived: Path) -> None:
     """Ten posts: three archive documents of three, one left over. The 11th touches no
     archive document; the 12th completes a fourth, and the third gains its next-archive
@@ -139,7 +143,9 @@ def test_new_posts_leave_the_archive_documents_as_they_are(archived: Path) -> No
     post(archived, 10)
     written = run(archived)
     assert not [name for name in written if name.startswith("feeds/archive/all/")]
-    assert archive_bytes(archived) == before  # 11 posts: still three of three
+    # 11 posts: still three of three. (The digests' feed has its own archive documents:
+    # the new post's week is a new digest, so they move on as the site's do for posts.)
+    assert without_digests(archive_bytes(archived)) == without_digests(before)
     assert "feeds/all.atom.xml" in written
     post(archived, 11)
     written = run(archived)  # 12 posts: a fourth document of three

@@ -44,7 +44,7 @@ def feed_files(public: Path) -> list[Path]:
     return sorted(p for p in (public / "feeds").rglob("*") if p.suffix in (".xml", ".json"))
 
 
-def test_publish_writes_the_39_feeds(project: Path) -> None:
+def test_publish_writes_the_42_feeds(project: Path) -> None:
     result = run_publish(project)
     public = project / "public"
     names = [p.relative_to(public).as_posix() for p in feed_files(public)]
@@ -52,8 +52,9 @@ def test_publish_writes_the_39_feeds(project: Path) -> None:
     expected += [
         f"feeds/category/{c}{s}" for c in CATEGORIES for s in (".atom.xml", ".json", ".rss.xml")
     ]
+    expected += [f"feeds/newsletter{s}" for s in (".atom.xml", ".json", ".rss.xml")]  # digests
     assert sorted(names) == sorted(expected)
-    assert len(names) == 39
+    assert len(names) == 42
     assert (public / "feeds" / "index.html").is_file()
     assert (public / "feeds" / "feeds.opml").is_file()
     assert result.published == 10 and result.report.removed == []
@@ -259,7 +260,7 @@ def test_a_bad_post_is_left_out_and_the_rest_publish(project: Path) -> None:
     (project / "posts" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
     result = run_publish(project)
     assert result.loaded.failed == ("posts/broken.md",)
-    assert len(feed_files(project / "public")) == 39
+    assert len(feed_files(project / "public")) == 42
 
 
 def test_drafts_and_future_posts_stay_out(project: Path) -> None:
@@ -325,7 +326,7 @@ def test_websub_pings_changed_feeds_only(project: Path) -> None:
         (project / "press.toml").write_text(text.replace("[feeds]", f'[feeds]\nhub = "{hub.url}"'))
         run_publish(project)
         first = sorted(hub.form_values("hub.url"))
-        assert len(first) == 39
+        assert len(first) == 42
         assert all(body["hub.mode"] == ["publish"] for body in hub.forms())
         atom = (project / "public/feeds/all.atom.xml").read_text()
         assert f'<link href="{hub.url}" rel="hub"/>' in atom
@@ -351,11 +352,11 @@ def test_a_hub_that_is_down_is_retried_next_time(project: Path) -> None:
     hub_url = f"http://127.0.0.1:{port}/hub"
     (project / "press.toml").write_text(text.replace("[feeds]", f'[feeds]\nhub = "{hub_url}"'))
     result = run_publish(project)  # nothing listens: every ping fails, the publish does not
-    assert len(result.announce_failed) == 39 and len(feed_files(project / "public")) == 39
+    assert len(result.announce_failed) == 42 and len(feed_files(project / "public")) == 42
     with recording_http_server(port=port) as hub:
         result = run_publish(project)
         assert result.announce_failed == []
-        assert len(hub.form_values("hub.url")) == 39
+        assert len(hub.form_values("hub.url")) == 42
 
 
 def test_readers_never_see_a_partial_feed(project: Path) -> None:
@@ -412,7 +413,7 @@ def test_two_publish_runs_are_serialised(project: Path) -> None:
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert waited == [f"process {os.getpid()}"]
-    assert len(feed_files(project / "public")) == 39
+    assert len(feed_files(project / "public")) == 42
 
 
 titles = st.text(min_size=1, max_size=80).filter(lambda t: any(c.isalnum() for c in t))
@@ -465,7 +466,7 @@ def test_one_format_gives_the_same_bytes_as_all_three(project: Path, only: tuple
     toml.write_text(text.replace('formats = ["atom", "rss", "json"]', f"formats = [{listed}]"))
     publish(load_config(project / "press.toml"), NOW)
     some = {p.name: p.read_bytes() for p in feed_files(project / "public")}
-    assert len(some) == 13 and all(name.endswith(SUFFIXES[only[0]]) for name in some)
+    assert len(some) == 14 and all(name.endswith(SUFFIXES[only[0]]) for name in some)
     assert some == {name: everything[name] for name in some}
 
 
