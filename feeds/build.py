@@ -21,7 +21,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.model import Category, Post, Site
-from feeds.select import by_category
+from feeds.select import by_category, by_tag, tag_terms
 from feeds.text import strip_controls
 
 GENERATOR = "bystander-press"
@@ -75,8 +75,9 @@ class Feed:
 
 
 def category_path(category: Category) -> str:
-    """A category's archive page path on the site."""
-    return f"/category/{category.slug}/"
+    """A category's (or tag's) archive page path on the site: ``/category/trade/``,
+    ``/tag/arctic/``."""
+    return f"/{category.kind}/{category.slug}/"
 
 
 def permalink(site: Site, post: Post) -> str:
@@ -113,7 +114,7 @@ def rss_guid(site: Site, post: Post) -> str:
 def plan_feeds(
     site: Site, posts: Sequence[Post], items: int, budget: int = 0, archives: bool = False
 ) -> list[Feed]:
-    """The site-wide feed and one feed per category that has a post.
+    """The site-wide feed, one feed per category that has a post, one per tag.
 
     ``posts`` are the published posts, newest first; ``items`` caps each feed (0: all);
     ``budget`` is the bytes of full content one feed (or archive document) may carry
@@ -123,14 +124,19 @@ def plan_feeds(
     title = strip_controls(site.title)
     all_posts = Feed("all", title, site.description or title, site.absolute("/"), (), None, budget)
     planned = [(all_posts, posts)]
-    for category, entries in by_category(posts).items():
+    for term, entries in [*by_category(posts).items(), *by_tag(posts).items()]:
+        tagged = term.kind == "tag"
         feed = Feed(
-            key=f"category/{category.slug}",
-            title=f"{category.name} – {title}",
-            description=f"{category.name} posts from {title}",
-            home=site.absolute(category_path(category)),
+            key=f"{term.kind}/{term.slug}",
+            title=f"Tagged {term.name} – {title}" if tagged else f"{term.name} – {title}",
+            description=(
+                f"Posts tagged {term.name} from {title}"
+                if tagged
+                else f"{term.name} posts from {title}"
+            ),
+            home=site.absolute(category_path(term)),
             entries=(),
-            category=category,
+            category=term,
             budget=budget,
         )
         planned.append((feed, entries))
@@ -379,6 +385,8 @@ def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str)
         entry.content(content_html(post), type="html")
     for category in post.categories:
         entry.category(term=category.slug, label=category.name)
+    for tag in tag_terms(post):  # the scheme (RSS: domain) tells tags from categories
+        entry.category(term=tag.slug, label=tag.name, scheme=site.absolute("/tag/"))
     entry.dc.dc_creator(post.author)
     if post.discussion:
         entry.comments(permalink(site, post) + "#comments")

@@ -13,10 +13,12 @@ from feeds.errors import Problem
 
 @dataclass(frozen=True, order=True)
 class Category:
-    """A category a post is filed under; ``slug`` names its feeds and archive page."""
+    """A category a post is filed under, or one of its tags (``kind`` "tag"); ``slug``
+    names its feeds and archive page (``/category/<slug>/``, ``/tag/<slug>/``)."""
 
     name: str
     slug: str
+    kind: str = "category"
 
 
 class FeedSettings(NamedTuple):

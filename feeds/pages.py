@@ -1,4 +1,5 @@
-"""The site's pages: a permalink page per post, an archive per category, the home page.
+"""The site's pages: a permalink page per post, an archive per category and tag, the
+home page.
 
 Pure functions from posts and templates to bytes, like the feeds beside them.
 """
@@ -16,7 +17,7 @@ from feeds.discovery import FeedLink, feed_links
 from feeds.model import Category, PageSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.posts import permalink_path
-from feeds.select import by_category
+from feeds.select import by_category, by_tag, tag_terms
 from feeds.text import long_date
 
 
@@ -27,7 +28,8 @@ def page_file(path: str) -> str:
 
 
 def archive_path(category: Category, page: int) -> str:
-    """``/category/china-russia/``, then ``/category/china-russia/page/2/`` and on."""
+    """``/category/china-russia/``, then ``/category/china-russia/page/2/`` and on (a
+    tag's: ``/tag/arctic/``)."""
     base = category_path(category)
     return base if page == 1 else f"{base}page/{page}/"
 
@@ -62,6 +64,7 @@ def post_summary(site: Site, post: Post, settings: PageSettings) -> dict[str, An
         "categories": [
             {"name": c.name, "url": site.path(category_path(c))} for c in post.categories
         ],
+        "tags": [{"name": t.name, "url": site.path(category_path(t))} for t in tag_terms(post)],
     }
 
 
@@ -105,7 +108,8 @@ def build_pages(
     settings: PageSettings,
     formats: Sequence[str],
 ) -> Iterator[Output]:
-    """Every page, one at a time: posts, category archives (paginated), the home page.
+    """Every page, one at a time: posts, category and tag archives (paginated), the home
+    page.
 
     ``posts`` are the published posts, newest first; ``formats`` are the feed formats
     the pages link to.
@@ -132,8 +136,8 @@ def build_pages(
             post.timestamp,
         )
     groups = by_category(posts)
-    for category, entries in groups.items():
-        category_feed = feed_of.get(f"category/{category.slug}")
+    for category, entries in [*groups.items(), *by_tag(posts).items()]:
+        category_feed = feed_of.get(f"{category.kind}/{category.slug}")
         links = (
             _links(site, [category_feed], formats),
             _links(site, [category_feed, site_feed], formats),
@@ -221,7 +225,11 @@ def _archive_page(
         older_url=site.path(archive_path(category, page + 1)) if page < pages else None,
         feeds=offered,
         canonical=site.absolute(archive_path(category, page)),
-        description=f"{category.name} commentary from {site.title}",
+        description=(
+            f"Posts tagged {category.name} from {site.title}"
+            if category.kind == "tag"
+            else f"{category.name} commentary from {site.title}"
+        ),
         image=None,
         og_type="website",
         head_feeds=announced,

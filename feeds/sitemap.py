@@ -10,7 +10,7 @@ from html import escape
 from feeds.build import category_path
 from feeds.model import PageSettings, Post, Site
 from feeds.output import Output, always
-from feeds.select import by_category
+from feeds.select import by_category, by_tag
 
 LIMIT = 50_000  # URLs in one sitemap file (the protocol's limit); more go in an index
 XMLNS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -25,12 +25,12 @@ def page_path(name: str) -> str:
 def sitemap_urls(
     site: Site, posts: Sequence[Post], settings: PageSettings, others: Sequence[str] = ()
 ) -> list[Url]:
-    """The home page, each category's archive pages, each post's page, then ``others``
-    (paths of more pages, such as the digests' web copies, without a date); ``posts``
-    newest first. A page's ``lastmod`` is the last change of the newest post it shows."""
+    """The home page, each category's and tag's archive pages, each post's page, then
+    ``others`` (paths of more pages, such as the digests' web copies, without a date);
+    ``posts`` newest first. A page's ``lastmod`` is the last change of the newest post it shows."""
     home = posts[: settings.home_items]
     urls = [(site.absolute("/"), max(p.modified for p in home).isoformat() if home else "")]
-    for category, entries in sorted(by_category(posts).items(), key=lambda i: i[0].slug):
+    for category, entries in [*by_category(posts).items(), *by_tag(posts).items()]:
         for start in range(0, len(entries), settings.per_page):
             page = start // settings.per_page + 1
             path = category_path(category) + (f"page/{page}/" if page > 1 else "")
