@@ -65,6 +65,11 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
         ),
     ),
     ("recategorise", lambda p: edit(p / "posts" / "new.md", "Trade", "Energy")),
+    (
+        "tag a post",
+        lambda p: edit(p / "posts" / "new.md", "\n---\n", "\ntags: [SCO, Arctic]\n---\n"),
+    ),
+    ("retag a post", lambda p: edit(p / "posts" / "new.md", "Arctic", "Belt and Road")),
     ("remove a post", lambda p: post(p, "2022-09-16").unlink()),
     ("break a post", lambda p: edit(p / "posts" / "new.md", "title: New", "title: [")),
     (
@@ -92,6 +97,9 @@ def test_every_incremental_publish_equals_a_clean_build(
         result = run(project)
         assert not result.fast, label
         assert tree(project / "public") == clean_build(project, tmp_path), label
+        if label == "retag a post":  # the tags did reach the site
+            assert (project / "public/feeds/tag/belt-and-road.atom.xml").is_file()
+            assert not (project / "public/tag/arctic").exists()
 
 
 def test_press_run_keeps_its_posts_in_memory_and_equals_a_clean_build(
@@ -111,6 +119,9 @@ def test_press_run_keeps_its_posts_in_memory_and_equals_a_clean_build(
         result = publish(load_config(project / "press.toml"), NOW, cache=result.cache)
         assert not result.fast and result.cache is not None, label
         assert tree(project / "public") == clean_build(project, tmp_path), label
+        if label == "retag a post":  # the tags did reach the site
+            assert (project / "public/feeds/tag/belt-and-road.atom.xml").is_file()
+            assert not (project / "public/tag/arctic").exists()
     assert opened.count(project) == 1  # read from var/ once, then kept
 
 
