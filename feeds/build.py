@@ -357,10 +357,10 @@ def feed_document(
     document.language(site.language)
     document.generator(GENERATOR)
     document.icon(site.icon_url)
-    if site.logo or site.icon:  # RSS wants GIF, JPEG or PNG: not the initials' SVG
-        # feedgen's logo() is Atom's logo and the RSS image's URL; image() completes it.
-        document.logo(site.logo_url)
-        document.image(url=site.logo_url, title=feed.title, link=feed.home)
+    # feedgen's logo() is Atom's logo and the RSS image's URL; image() completes it. (RSS
+    # wants GIF, JPEG or PNG: without a logo, the initials' PNG, not their SVG.)
+    document.logo(site.logo_url)
+    document.image(url=site.logo_url, title=feed.title, link=feed.home)
     document.updated(feed.updated)
     document.lastBuildDate(feed.updated)
     _set_links(document, site, feed, kind, hub)

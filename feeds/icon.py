@@ -1,12 +1,17 @@
-"""The site's default icon: its initials on a square, as SVG (``favicon.svg``), for a
-site that sets no ``site.icon``: browsers and readers find an icon, not a 404."""
+"""The site's default icon: its initials on a square, for a site that sets no
+``site.icon``: as SVG (``favicon.svg``), as ``favicon.ico`` (what browsers and feed
+readers ask for when a page names no icon) and as a PNG (``apple-touch-icon.png``, the
+home-screen icon, the feeds' logo and the RSS image), so none of them gets a 404."""
 
 from __future__ import annotations
 
+import io
 from html import escape
+from typing import Any
 
 from feeds.model import Site
 
+ICON_DRAWING = 1  # changes with how the PNG and ICO are drawn: they are made again
 BACKGROUND = "#8a1c1c"  # the pages' accent colour
 FOREGROUND = "#ffffff"
 
@@ -30,3 +35,35 @@ def default_icon(site: Site) -> bytes:
         f'font-size="{size}" font-weight="bold" text-anchor="middle" '
         f'dominant-baseline="central">{letters}</text></svg>\n'
     ).encode()
+
+
+def default_png(site: Site, size: int = 180) -> bytes:
+    """The initials as a PNG of ``size`` pixels (180: the iPhone home screen's)."""
+    output = io.BytesIO()  # square: iOS rounds the corners itself
+    _drawn(site, size, rounded=False).save(output, format="PNG", optimize=True)
+    return output.getvalue()
+
+
+def default_ico(site: Site) -> bytes:
+    """``favicon.ico``: the initials at 16, 32 and 48 pixels."""
+    output = io.BytesIO()
+    _drawn(site, 256).save(output, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    return output.getvalue()
+
+
+def _drawn(site: Site, size: int, rounded: bool = True) -> Any:
+    """The SVG's picture drawn by Pillow: its bundled font (Aileron), emboldened, white
+    on the accent colour. (A letter the font lacks, as a CJK one, is drawn as a box.)"""
+    from PIL import Image, ImageDraw, ImageFont  # on first use: only a publish needs it
+
+    letters = initials(site.title)
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    radius = size * 10 // 64 if rounded else 0
+    draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=radius, fill=BACKGROUND)
+    font = ImageFont.load_default(size=size * (30 if len(letters) > 1 else 40) // 64)
+    middle = (size / 2, size / 2)
+    stroke = max(1, size // 64)
+    draw.text(middle, letters, fill=FOREGROUND, font=font, anchor="mm", stroke_width=stroke,
+              stroke_fill=FOREGROUND)  # fmt: skip
+    return image

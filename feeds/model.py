@@ -43,7 +43,10 @@ class PageSettings(NamedTuple):
     home_items: int
 
 
-DEFAULT_ICON = "/favicon.svg"  # made from the site's initials when no icon is set
+# Made from the site's initials when no icon is set (feeds/icon.py).
+DEFAULT_ICON = "/favicon.svg"
+DEFAULT_ICO = "/favicon.ico"  # for browsers and readers that ask for it unprompted
+DEFAULT_LOGO = "/apple-touch-icon.png"  # a PNG: the home-screen icon, the feeds' logo
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Site:
     description: str = ""
     permalink: str = "/{year}/{month:02}/{day:02}/{slug}/"
     icon: str = ""  # a path on the site or a URL; "": the initials' favicon.svg
-    logo: str = ""  # the same; "": the icon
+    logo: str = ""  # the same; "": the icon, or without one the initials' PNG
 
     @property
     def icon_url(self) -> str:
@@ -67,8 +70,9 @@ class Site:
 
     @property
     def logo_url(self) -> str:
-        """The site's logo, absolute: the configured one, else the icon."""
-        return self._absolute_file(self.logo) if self.logo else self.icon_url
+        """The site's logo, absolute: the configured one, else the configured icon, else
+        press's ``apple-touch-icon.png``."""
+        return self._absolute_file(self.logo or self.icon or DEFAULT_LOGO)
 
     def _absolute_file(self, where: str) -> str:
         return self.absolute(where) if where.startswith("/") else where

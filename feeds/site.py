@@ -9,9 +9,17 @@ from jinja2 import Environment
 
 from feeds.build import Entries, Feed, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
-from feeds.icon import default_icon
+from feeds.icon import ICON_DRAWING, default_ico, default_icon, default_png, initials
 from feeds.jsonfeed import json_feed
-from feeds.model import DEFAULT_ICON, FeedSettings, PageSettings, Post, Site
+from feeds.model import (
+    DEFAULT_ICO,
+    DEFAULT_ICON,
+    DEFAULT_LOGO,
+    FeedSettings,
+    PageSettings,
+    Post,
+    Site,
+)
 from feeds.output import Output, always, made, output_key, posts_key
 from feeds.pages import build_pages
 
@@ -89,5 +97,10 @@ def build_site(
         yield from build_pages(env, site, posts, feeds, pages, settings.formats)
     if not site.icon:
         yield made(DEFAULT_ICON.lstrip("/"), default_icon(site))
+        # Drawn by Pillow only when the title (or press's drawing) changed.
+        key = output_key("icon", ICON_DRAWING, initials(site.title))
+        yield Output(DEFAULT_ICO.lstrip("/"), key, lambda: default_ico(site))
+        if not site.logo:
+            yield Output(DEFAULT_LOGO.lstrip("/"), key, lambda: default_png(site))
     if env.loader is not None:
         yield made("style.css", env.loader.get_source(env, "style.css")[0].encode("utf-8"))

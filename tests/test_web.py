@@ -302,6 +302,8 @@ def test_feeds_are_served_with_validators_and_gzip(project: Path) -> None:
             "/": "text/html; charset=utf-8",
             "/newsletter/2022-W37-china-russia.html": "text/html; charset=utf-8",
             "/category/china-russia/": "text/html; charset=utf-8",
+            "/favicon.ico": "image/vnd.microsoft.icon",  # what readers ask for unprompted
+            "/apple-touch-icon.png": "image/png",
         }
         for path, media_type in expected.items():
             response = client.get(path)
