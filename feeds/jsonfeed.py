@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.build import Feed, content_html, entry_id, feed_path, full_entries, permalink
+from feeds.build import (
+    Feed,
+    content_html,
+    enclosure,
+    entry_id,
+    feed_path,
+    full_entries,
+    permalink,
+)
 from feeds.model import Post, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -54,6 +62,10 @@ def _item(site: Site, post: Post, full: bool = True) -> dict[str, Any]:
     }
     if post.image:
         item["image"] = post.image
+    attached = enclosure(post)
+    if attached is not None:
+        url, length, media_type = attached
+        item["attachments"] = [{"url": url, "mime_type": media_type, "size_in_bytes": length}]
     # Extensions start with an underscore (JSON Feed 1.1, "Extensions").
     press: dict[str, Any] = {}
     if post.discussion:

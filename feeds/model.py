@@ -124,6 +124,8 @@ class Post:
     caption: str | None = None
     credit: str | None = None
     image_alt: str | None = None  # the picture's alt text; else the caption
+    image_type: str | None = None  # its media type, given or read from its URL's ending
+    image_length: int = 0  # its size in bytes, when given: then feeds carry an enclosure
     comments: int = 0
     discussion: bool = True  # its page has a comments section (#comments)
     draft: bool = False

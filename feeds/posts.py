@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import mimetypes
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -38,12 +40,14 @@ KNOWN_KEYS = (
     "caption",
     "credit",
     "image_alt",
+    "image_type",
+    "image_length",
     "comments",
     "draft",
     "guid",
     "tags",
 )
-TYPED_KEYS = frozenset({"date", "updated", "comments", "draft"})
+TYPED_KEYS = frozenset({"date", "updated", "comments", "draft", "image_length"})
 NULL_TAG = "tag:yaml.org,2002:null"
 STR_TAG = "tag:yaml.org,2002:str"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -149,6 +153,8 @@ def parse_post(
     if not body.strip():
         warn(Problem(path, body_line, "the post has no text", "warning"))
     url = site.absolute(permalink_path(site, slug, when))
+    image = _optional(fields, "image", lambda f: _image(path, f, url, warn))
+    image_type, image_length = _enclosure(path, fields, image, warn)
     return Post(
         source=path,
         title=title,
@@ -162,7 +168,9 @@ def parse_post(
         author=_optional(fields, "author", lambda f: plain_text(_text(path, "author", f)))
         or site.author,
         updated=updated,
-        image=_optional(fields, "image", lambda f: _image(path, f, url, warn)),
+        image=image,
+        image_type=image_type,
+        image_length=image_length,
         caption=_optional(fields, "caption", lambda f: plain_text(_text(path, "caption", f))),
         credit=_optional(fields, "credit", lambda f: plain_text(_text(path, "credit", f))),
         image_alt=_optional(fields, "image_alt", lambda f: plain_text(_text(path, "image_alt", f))),
@@ -190,6 +198,44 @@ def _image(path: str, item: _Field, base: str, warn: Callable[[Problem], None]) 
         warn(Problem(path, item.line, message, "warning"))
         return None
     return quote(url, safe=_URL_SAFE)
+
+
+_MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]*\Z")
+
+
+def _enclosure(
+    path: str, fields: dict[str, _Field], image: str | None, warn: Callable[[Problem], None]
+) -> tuple[str | None, int]:
+    """``image_type:`` (else the type the image URL's ending names) and ``image_length:``
+    (bytes): with both, the feeds carry the picture as an enclosure too."""
+    given = _optional(fields, "image_type", lambda f: _media_type(path, f))
+    length = _optional(fields, "image_length", lambda f: _count(path, "image_length", f)) or 0
+    if image is None:
+        for key in ("image_type", "image_length"):
+            if key in fields:
+                warn(Problem(path, fields[key].line, f"{key}: no image to describe", "warning"))
+        return None, 0
+    media_type = given or _known_types().guess_type(urlsplit(image).path)[0]
+    if length and not media_type:
+        message = "image_length: the image's type is not known from its URL; set image_type"
+        warn(Problem(path, fields["image_length"].line, message, "warning"))
+    return media_type, length
+
+
+@functools.cache
+def _known_types() -> mimetypes.MimeTypes:
+    """Python's own table of types by file ending, not the machine's (which differ)."""
+    types = mimetypes.MimeTypes()
+    types.add_type("image/webp", ".webp")  # not in every Python's table
+    return types
+
+
+def _media_type(path: str, item: _Field) -> str:
+    value = _text(path, "image_type", item).strip().lower()
+    if not _MEDIA_TYPE.match(value):
+        message = f"image_type: {value!r} is not a media type like image/jpeg"
+        raise PostError(path, item.line, message)
+    return value
 
 
 def _decode(path: str, data: bytes) -> str:

@@ -584,6 +584,9 @@ def test_entries_made_once_give_what_feedgen_gives_for_the_whole_document(
             "categories": sorted(categories) or ["A"],
             "comments": comments,
             **({"guid": f"wp-{number}"} if guid else {}),
+            # Pictures with and without an enclosure, tags that are and are not categories.
+            **({"image": f"/p{number}.jpg", "image_length": comments} if comments % 3 else {}),
+            "tags": sorted(categories)[:1] + ["T"] * (number % 2),
         }
         data = f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{body * 40}"
         try:
@@ -616,7 +619,11 @@ def test_a_picture_reaches_readers_as_media_rss_with_its_alt_text(site: Site) ->
         parsed = feedparser.parse(files[kind])
         assert not parsed.bozo, kind
         [entry] = parsed.entries
-        assert entry.media_content == [{"url": picture, "medium": "image"}], kind
+        # The type is read from the URL's ending; no length given: no enclosure.
+        assert entry.media_content == [
+            {"url": picture, "medium": "image", "type": "image/jpeg"}
+        ], kind
+        assert entry.enclosures == [], kind
         assert entry.media_thumbnail == [{"url": picture}], kind
         assert entry.media_credit[0]["content"] == "Xinhua", kind
         content = entry.content[0].value
@@ -626,3 +633,64 @@ def test_a_picture_reaches_readers_as_media_rss_with_its_alt_text(site: Site) ->
         [description] = root.iter("{http://search.yahoo.com/mrss/}description")
         assert description.text == "Two men shake hands"
     assert json.loads(files["json"])["items"][0]["image"] == picture
+
+
+def test_a_picture_of_known_size_is_an_enclosure_that_validates(site: Site) -> None:
+    front = (
+        "title: T\ndate: 2022-09-16\ncategories: [A]\nimage: https://cdn.example/xi\n"
+        "image_type: image/webp\nimage_length: 48213\n"
+    )
+    post = parse_post("p.md", f"---\n{front}---\nBody.".encode(), site)
+    feed = Feed("all", "S", "S", site.url, (post,))
+    files = {**xml_feeds(site, feed, ["atom", "rss"]), "json": json_feed(site, feed)}
+    picture = "https://cdn.example/xi"
+    for kind in ("atom", "rss"):
+        parsed = feedparser.parse(files[kind])
+        assert not parsed.bozo, kind
+        [entry] = parsed.entries
+        [found] = entry.enclosures
+        assert (found.href, found.length, found.type) == (picture, "48213", "image/webp"), kind
+        assert entry.media_content[0]["filesize"] == "48213", kind
+        # One alternate link: the post's page (feedgen alone would add the picture's).
+        alternates = [link.href for link in entry.links if link.rel == "alternate"]
+        assert alternates == [post.url], kind
+    atom = ElementTree.fromstring(files["atom"])
+    links = atom.iter("{http://www.w3.org/2005/Atom}link")
+    [link] = [e for e in links if e.get("rel") == "enclosure"]
+    assert link.attrib == {
+        "rel": "enclosure", "type": "image/webp", "length": "48213", "href": picture,
+    }  # fmt: skip
+    [item] = json.loads(files["json"])["items"]
+    assert item["attachments"] == [
+        {"url": picture, "mime_type": "image/webp", "size_in_bytes": 48213}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("image_length: -3", r"p.md:6: image_length: expected a whole number"),
+        ("image_length: big", r"p.md:6: image_length: expected a whole number"),
+        ("image_type: jpeg", r"p.md:6: image_type: 'jpeg' is not a media type"),
+    ],
+)
+def test_a_bad_enclosure_field_names_its_line(site: Site, extra: str, message: str) -> None:
+    text = f"---\ntitle: T\ndate: 2022-09-16\ncategories: [A]\nimage: /x.jpg\n{extra}\n---\nB."
+    with pytest.raises(PostError, match=message):
+        parse_post("p.md", text.encode(), site)
+
+
+def test_an_enclosure_field_without_what_it_needs_is_a_warning(site: Site) -> None:
+    from feeds.posts import parse_source
+
+    text = "---\ntitle: T\ndate: 2022-09-16\ncategories: [A]\nimage_length: 10\n---\nB."
+    parsed = parse_source("p.md", text.encode(), site)
+    assert [p.message for p in parsed.problems] == ["image_length: no image to describe"]
+    text = text.replace("image_length: 10", "image: https://cdn.example/x\nimage_length: 10")
+    parsed = parse_source("p.md", text.encode(), site)
+    assert [p.message for p in parsed.problems] == [
+        "image_length: the image's type is not known from its URL; set image_type"
+    ]
+    assert parsed.post is not None and b"<enclosure" not in xml_feeds(
+        site, Feed("all", "S", "S", site.url, (parsed.post,)), ["rss"]
+    )["rss"]
