@@ -620,9 +620,9 @@ def test_a_picture_reaches_readers_as_media_rss_with_its_alt_text(site: Site) ->
         assert not parsed.bozo, kind
         [entry] = parsed.entries
         # The type is read from the URL's ending; no length given: no enclosure.
-        assert entry.media_content == [
-            {"url": picture, "medium": "image", "type": "image/jpeg"}
-        ], kind
+        assert entry.media_content == [{"url": picture, "medium": "image", "type": "image/jpeg"}], (
+            kind
+        )
         assert entry.enclosures == [], kind
         assert entry.media_thumbnail == [{"url": picture}], kind
         assert entry.media_credit[0]["content"] == "Xinhua", kind
@@ -691,6 +691,8 @@ def test_an_enclosure_field_without_what_it_needs_is_a_warning(site: Site) -> No
     assert [p.message for p in parsed.problems] == [
         "image_length: the image's type is not known from its URL; set image_type"
     ]
-    assert parsed.post is not None and b"<enclosure" not in xml_feeds(
-        site, Feed("all", "S", "S", site.url, (parsed.post,)), ["rss"]
-    )["rss"]
+    assert (
+        parsed.post is not None
+        and b"<enclosure"
+        not in xml_feeds(site, Feed("all", "S", "S", site.url, (parsed.post,)), ["rss"])["rss"]
+    )
