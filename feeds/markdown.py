@@ -28,7 +28,14 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "hreflang", "title"},
     "img": {"src", "alt", "title", "width", "height"},
     "abbr": {"title"},
+    # Audio and video play where they are (moved blogs have them); their src is checked
+    # like a link's (no javascript:), and a link to the file inside stays for readers
+    # that drop them.
+    "audio": {"src", "controls", "preload"},
+    "video": {"src", "controls", "poster", "width", "height", "preload"},
+    "source": {"src", "type"},
 }
+_TAGS = nh3.ALLOWED_TAGS | {"audio", "video", "source"}
 _NESTED = re.compile(r"<(blockquote|ul|ol|table|figure)\b.*?</\1>", re.DOTALL)
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 
@@ -44,19 +51,23 @@ def sanitise_html(html: str, base_url: str | None = None) -> str:
     cleaned = _shared_cleaner().clean(html)
     if base_url and not _only_absolute_links(cleaned):
         resolving = nh3.Cleaner(
-            attributes=_ATTRIBUTES, link_rel=None, url_relative=("rewrite_with_base", base_url)
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            link_rel=None,
+            url_relative=("rewrite_with_base", base_url),
         )
         return resolving.clean(html)
     return cleaned
 
 
 def _only_absolute_links(cleaned: str) -> bool:
-    """Whether every ``href`` and ``src`` in nh3's output is plainly absolute. nh3 writes
+    """Whether every ``href``, ``src`` and ``poster`` (the URLs nh3 resolves) in nh3's
+    output is plainly absolute. nh3 writes
     each attribute as name="value" (a quote in it as &quot;), so a link not found here is
     in no attribute; only the plainly absolute forms of ``_ABSOLUTE`` pass (nh3 would
     leave them as they are): anything else, even absolute, is resolved by nh3 itself.
     (str.find, not a regular expression: this is on every post's way.)"""
-    for marker in ('href="', 'src="'):
+    for marker in ('href="', 'src="', 'poster="'):
         start = cleaned.find(marker)
         while start != -1:
             start += len(marker)
@@ -72,7 +83,9 @@ _ABSOLUTE = re.compile(r"(?:https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][^\s]*)?|
 
 @functools.cache
 def _shared_cleaner() -> nh3.Cleaner:
-    return nh3.Cleaner(attributes=_ATTRIBUTES, link_rel=None, url_relative="pass_through")
+    return nh3.Cleaner(
+        tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None, url_relative="pass_through"
+    )
 
 
 # The bidi embeddings and overrides (U+202A–U+202E), which make text read other than it

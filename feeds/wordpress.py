@@ -9,22 +9,20 @@ import html as html_module
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from markdownify import MarkdownConverter
 
-from feeds.text import plain_text, slugify, yaml_text
+from feeds.text import long_date, plain_text, shorten, slugify, yaml_text
 
-BLOCK = (
-    "(?:"
-    + "|".join(
-        """table thead tfoot caption col colgroup tbody tr td th div dl dd dt ul ol li pre form
-    map area blockquote address math style p h[1-6] hr fieldset legend section article aside
-    hgroup header footer nav figure figcaption details menu summary iframe script""".split()
-    )
-    + ")"
+# WordPress's block tags, as wpautop names them.
+_ALLBLOCKS = (
+    "(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre"
+    "|form|map|area|blockquote|address|style|p|h[1-6]|hr|fieldset|legend|section|article"
+    "|aside|hgroup|header|footer|nav|figure|figcaption|details|menu|summary)"
 )
-_BLOCK_START = re.compile(rf"^\s*</?{BLOCK}\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")  # wp_replace_in_html_tags's idea of a tag, comments too
 _SHORTCODE = re.compile(r"\[(\w+)([^\]]*)\](?:(.*?)\[/\1\])?", re.DOTALL)
 _ATTRIBUTE = re.compile(r'(\w+)\s*=\s*"([^"]*)"|(\w+)\s*=\s*\'([^\']*)\'')
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -40,8 +38,14 @@ class SkipItem(Exception):
 
 @dataclass(frozen=True)
 class Attachment:
+    """A picture (or other file) in the export: its URL, caption (the excerpt) and alt
+    text, the post it is attached to and its place among that post's files."""
+
     url: str
     caption: str = ""
+    alt: str = ""
+    parent: str = ""
+    order: int = 0
 
 
 @dataclass
@@ -76,12 +80,15 @@ class WxrItem:
 
 @dataclass(frozen=True)
 class Converted:
-    """A post file to write: its name and its text, and whether it is a draft."""
+    """A post file to write: its name and its text, whether it is a draft, and the
+    item's key in the export (its ``wp:post_id``, else its guid)."""
 
     name: str
     text: str
     guid: str
     draft: bool
+    slug: str = ""
+    key: str = ""
 
 
 PUBLISHED = ("publish", "future")
@@ -101,20 +108,75 @@ def _datetime(gmt: str, local: str, zone: ZoneInfo) -> datetime | None:
 
 
 def wpautop(text: str) -> str:
-    """WordPress's paragraphs: blank lines separate paragraphs, single newlines are <br>."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
-    out = []
-    for block in blocks:
-        if (
-            _BLOCK_START.match(block)
-            or block.startswith("[caption")
-            or block.startswith("[gallery")
-        ):
-            out.append(block)
-        else:
-            out.append("<p>" + block.replace("\n", "<br>\n") + "</p>")
-    return "\n\n".join(out)
+    """WordPress's own ``wpautop`` (wp-includes/formatting.php), step for step: blank lines
+    make paragraphs and single newlines ``<br>``, but never inside ``<pre>``, a tag's
+    attributes or ``<script>``/``<style>``, and never next to a block tag, so tables,
+    lists and code keep their shape. Block-editor content (``<!-- wp:`` comments) has
+    its paragraphs already, as WordPress knows: it is left as it is."""
+    if not text.strip():
+        return ""
+    if "<!-- wp:" in text:
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n") + "\n"
+    pre_tags: dict[str, str] = {}
+    if "<pre" in text:
+        parts = text.split("</pre>")
+        last = parts.pop()
+        text = ""
+        for part in parts:
+            start = part.find("<pre")
+            if start == -1:
+                text += part
+                continue
+            name = f"<pre wp-pre-tag-{len(pre_tags)}></pre>"
+            pre_tags[name] = part[start:] + "</pre>"
+            text += part[:start] + name
+        text += last
+    text = re.sub(r"<br\s*/?>\s*<br\s*/?>", "\n\n", text)
+    text = re.sub(rf"(<{_ALLBLOCKS}[\s/>])", r"\n\n\1", text)
+    text = re.sub(rf"(</{_ALLBLOCKS}>)", r"\1\n\n", text)
+    text = re.sub(r"(<hr\s*?/?>)", r"\1\n\n", text)
+    text = _TAG.sub(lambda m: m.group(0).replace("\n", " <!-- wpnl --> "), text)
+    if "<option" in text:
+        text = re.sub(r"\s*<option", "<option", text)
+        text = re.sub(r"</option>\s*", "</option>", text)
+    if "</object>" in text:
+        text = re.sub(r"(<object[^>]*>)\s*", r"\1", text)
+        text = re.sub(r"\s*</object>", "</object>", text)
+        text = re.sub(r"\s*(</?(?:param|embed)[^>]*>)\s*", r"\1", text)
+    if "<source" in text or "<track" in text:
+        text = re.sub(r"([<\[](?:audio|video)[^>\]]*[>\]])\s*", r"\1", text)
+        text = re.sub(r"\s*([<\[]/(?:audio|video)[>\]])", r"\1", text)
+        text = re.sub(r"\s*(<(?:source|track)[^>]*>)\s*", r"\1", text)
+    if "<figcaption" in text:
+        text = re.sub(r"\s*(<figcaption[^>]*>)", r"\1", text)
+        text = re.sub(r"</figcaption>\s*", "</figcaption>", text)
+    text = re.sub(r"\n\n+", "\n\n", text)
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p]
+    text = "".join("<p>" + p.strip("\n") + "</p>\n" for p in paragraphs)
+    text = re.sub(r"<p>\s*</p>", "", text)
+    text = re.sub(r"<p>([^<]+)</(div|address|form)>", r"<p>\1</p></\2>", text)
+    text = re.sub(rf"<p>\s*(</?{_ALLBLOCKS}[^>]*>)\s*</p>", r"\1", text)
+    text = re.sub(r"<p>(<li.+?)</p>", r"\1", text)
+    text = re.sub(r"<p><blockquote([^>]*)>", r"<blockquote\1><p>", text, flags=re.IGNORECASE)
+    text = text.replace("</blockquote></p>", "</p></blockquote>")
+    text = re.sub(rf"<p>\s*(</?{_ALLBLOCKS}[^>]*>)", r"\1", text)
+    text = re.sub(rf"(</?{_ALLBLOCKS}[^>]*>)\s*</p>", r"\1", text)
+    text = re.sub(
+        r"<(script|style|svg|math).*?</\1>",
+        lambda m: m.group(0).replace("\n", "<WPPreserveNewline />"),
+        text,
+        flags=re.DOTALL,
+    )
+    text = text.replace("<br>", "<br />").replace("<br/>", "<br />")
+    text = re.sub(r"(?<!<br />)\s*\n", "<br />\n", text)
+    text = text.replace("<WPPreserveNewline />", "\n")
+    text = re.sub(rf"(</?{_ALLBLOCKS}[^>]*>)\s*<br />", r"\1", text)
+    text = re.sub(r"<br />(\s*</?(?:p|li|div|dl|dd|dt|th|pre|td|ul|ol)[^>]*>)", r"\1", text)
+    text = re.sub(r"\n</p>$", "</p>", text)
+    for name, original in pre_tags.items():
+        text = text.replace(name, original)
+    return text.replace(" <!-- wpnl --> ", "\n").replace("<!-- wpnl -->", "\n")
 
 
 def _attributes(text: str) -> dict[str, str]:
@@ -123,12 +185,31 @@ def _attributes(text: str) -> dict[str, str]:
     }
 
 
-def expand_shortcodes(text: str, attachments: dict[str, Attachment], warnings: list[str]) -> str:
-    """[caption] becomes a figure, [gallery] a list of images, [embed] and other embeds
-    a link; an unknown shortcode is left as it is, with a warning."""
+# WordPress's shortcode_unautop: a shortcode alone in its paragraph is not in one.
+_ALONE = re.compile(
+    r"<p>\s*(\[(caption|wp_caption|gallery|audio|video|playlist|embed)\b[^\]]*\]"
+    r"(?:.*?\[/\2\])?)\s*</p>",
+    re.DOTALL | re.IGNORECASE,
+)
+_MEDIA_KEYS = {
+    "audio": ("src", "mp3", "m4a", "ogg", "wav", "flac"),
+    "video": ("src", "mp4", "m4v", "webm", "ogv", "wmv", "flv", "mov"),
+}
+_POSITIONAL_URL = re.compile(r"(?:^|\s)(https?://[^\s\]]+)")
+
+
+def expand_shortcodes(
+    text: str, attachments: dict[str, Attachment], warnings: list[str], post_id: str = ""
+) -> str:
+    """[caption] becomes a figure, [gallery] a figure a picture (with no ``ids``, the
+    pictures attached to the post ``post_id``), [audio] and [video] players with a link
+    to their file inside, [embed] and other embeds a link; an unknown shortcode is left
+    as it is, with a warning."""
+    text = _ALONE.sub(r"\1", text)
 
     def replace(match: re.Match[str]) -> str:
         name, attrs, inner = match.group(1).lower(), _attributes(match.group(2)), match.group(3)
+        positional = _POSITIONAL_URL.search(match.group(2))
         if name in ("caption", "wp_caption"):
             inner = inner or ""
             image = _LINKED_IMG.search(inner)
@@ -138,18 +219,21 @@ def expand_shortcodes(text: str, attachments: dict[str, Attachment], warnings: l
                 f"<figure>{picture}<figcaption>{html_module.escape(caption)}</figcaption></figure>"
             )
         if name == "gallery":
-            ids = [i.strip() for i in attrs.get("ids", "").split(",") if i.strip()]
-            items = []
-            for attachment_id in ids:
-                found = attachments.get(attachment_id)
-                if found is None:
-                    warnings.append(f"gallery image {attachment_id} is not in the export")
-                    continue
-                alt = html_module.escape(found.caption)
-                items.append(f'<li><img src="{html_module.escape(found.url)}" alt="{alt}"></li>')
-            return "<ul>" + "".join(items) + "</ul>" if items else ""
-        if name in ("embed", "video", "audio", "youtube", "tweet"):
+            return _gallery(attrs, attachments, warnings, post_id)
+        if name in _MEDIA_KEYS:
+            url = next((attrs[k] for k in _MEDIA_KEYS[name] if attrs.get(k)), "")
+            url = (url or (positional.group(1) if positional else "") or inner or "").strip()
+            if not url:
+                warnings.append(f"[{name}] names no file; left out")
+                return ""
+            href = html_module.escape(url)
+            poster = attrs.get("poster", "")
+            extra = f' poster="{html_module.escape(poster)}"' if poster else ""
+            link = f'<a href="{href}">{html_module.escape(url.rsplit("/", 1)[-1] or url)}</a>'
+            return f'<figure><{name} controls src="{href}"{extra}>{link}</{name}></figure>'
+        if name in ("embed", "youtube", "tweet"):
             url = (inner or attrs.get("src") or attrs.get("url") or "").strip()
+            url = url or (positional.group(1) if positional else "")
             return (
                 f'<p><a href="{html_module.escape(url)}">{html_module.escape(url)}</a></p>'
                 if url
@@ -161,20 +245,148 @@ def expand_shortcodes(text: str, attachments: dict[str, Attachment], warnings: l
     return _SHORTCODE.sub(replace, text)
 
 
-class _Converter(MarkdownConverter):
-    """markdownify, keeping figures (with their captions) as HTML."""
+def _gallery(
+    attrs: dict[str, str], attachments: dict[str, Attachment], warnings: list[str], post_id: str
+) -> str:
+    """A [gallery]'s pictures, each a figure with its caption. ``ids`` (or ``include``)
+    name them; without, they are the pictures attached to the post, in WordPress's
+    order (menu order, then id), less ``exclude``."""
+    named = attrs.get("ids") or attrs.get("include") or ""
+    ids = [i.strip() for i in named.split(",") if i.strip()]
+    if not ids:
+        attached = [(a.order, _number(i), i) for i, a in attachments.items() if a.parent == post_id]
+        ids = [i for _, _, i in sorted(attached)] if post_id else []
+        if not ids:
+            warnings.append("[gallery] has no pictures attached in the export; left out")
+    excluded = {i.strip() for i in attrs.get("exclude", "").split(",")}
+    figures = []
+    for attachment_id in ids:
+        if attachment_id in excluded:
+            continue
+        found = attachments.get(attachment_id)
+        if found is None:
+            warnings.append(f"gallery image {attachment_id} is not in the export")
+            continue
+        src, alt = html_module.escape(found.url), html_module.escape(found.alt or found.caption)
+        caption = plain_text(found.caption)
+        below = f"<figcaption>{html_module.escape(caption)}</figcaption>" if caption else ""
+        figures.append(f'<figure><img src="{src}" alt="{alt}">{below}</figure>')
+    return "\n".join(figures)
 
-    def convert_figure(self, el: object, text: str, **options: object) -> str:
-        return f"\n\n{el}\n\n"
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else 0
+
+
+# What of a tag's attributes the Markdown keeps where it stays HTML (a figure, a table
+# too rich for Markdown, audio and video): the block editor's classes, data-* and
+# srcset are noise to a reader and the sanitiser drops them anyway.
+_KEPT_ATTRIBUTES = frozenset(
+    "src href alt title width height controls poster type colspan rowspan cite".split()
+)
+_BACKGROUND = re.compile(r"background-image:\s*url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
+_INLINE_TWICE = ("strong", "b", "em", "i")
+
+
+def _tidy(element: Any) -> str:
+    """An element as HTML with only the attributes a reader needs; ``<audio>`` and
+    ``<video>`` get ``controls`` and a link to their file inside (what a reader that
+    drops them shows instead: never nothing)."""
+    for node in [element, *element.find_all(True)]:
+        node.attrs = {k: v for k, v in node.attrs.items() if k in _KEPT_ATTRIBUTES}
+        if node.name in ("audio", "video"):
+            node.attrs.pop("autoplay", None)
+            node["controls"] = ""
+            source = node.get("src") or next(
+                (s.get("src") for s in node.find_all("source") if s.get("src")), None
+            )
+            if source and not node.find("a"):
+                link = element.__class__(name="a", attrs={"href": source}, builder=None)
+                link.string = source.rsplit("/", 1)[-1] or source
+                node.append(link)
+    html = str(element).replace(' controls=""', " controls")
+    # A blank line would end the HTML block: what follows would be read as Markdown.
+    return re.sub(r"\n\s*\n", "\n", html)
+
+
+class _Converter(MarkdownConverter):
+    """markdownify, keeping as HTML what Markdown has no form for: figures (with their
+    captions), audio and video, definition lists, tables whose cells hold blocks or
+    span; ``<sub>``/``<sup>`` stay tags; an address keeps its lines."""
+
+    def convert_figure(self, el: Any, text: str, **options: object) -> str:
+        return f"\n\n{_tidy(el)}\n\n"
+
+    def convert_audio(self, el: Any, text: str, **options: object) -> str:
+        return f"\n\n{_tidy(el)}\n\n"
+
+    convert_video = convert_audio
+
+    def convert_dl(self, el: Any, text: str, **options: object) -> str:
+        return f"\n\n{_tidy(el)}\n\n"
+
+    def convert_table(self, el: Any, text: str, **options: object) -> str:
+        cells = el.find_all(["td", "th"])
+        rich = any(c.get("colspan") or c.get("rowspan") for c in cells) or any(
+            c.find(["p", "ul", "ol", "table", "pre", "blockquote", "br", "dl"]) for c in cells
+        )
+        if rich:
+            return f"\n\n{_tidy(el)}\n\n"
+        return str(MarkdownConverter.convert_table(self, el, text, **options))  # type: ignore[attr-defined]
+
+    def convert_br(self, el: Any, text: str, parent_tags: Any) -> str:
+        if "pre" in parent_tags:  # a line break in code is a newline
+            return "\n" + text
+        return str(MarkdownConverter.convert_br(self, el, text, parent_tags))  # type: ignore[attr-defined]
+
+    def convert_address(self, el: Any, text: str, **options: object) -> str:
+        lines = [line.strip() for line in text.strip().split("\\\n")]
+        return "\n\n" + "\\\n".join(line for line in lines if line) + "\n\n"
+
+    def convert_div(self, el: Any, text: str, **options: object) -> str:
+        # A cover block's picture may be only its background.
+        found = _BACKGROUND.search(str(el.get("style", "")))
+        picture = f"![]({found.group(1)})\n\n" if found else ""
+        return f"\n\n{picture}{text.strip()}\n\n" if picture or text.strip() else ""
+
+
+def _unnest(html: str) -> str:
+    """``<strong>a <strong>b</strong></strong>`` as ``<strong>a b</strong>``: Markdown's
+    ``**`` cannot nest, and markdownify writes ``**a **b****``."""
+    from bs4 import BeautifulSoup
+
+    if not any(f"<{tag}" in html for tag in _INLINE_TWICE):
+        return html
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in _INLINE_TWICE:
+        for node in soup.find_all(tag):
+            for inner in node.find_all(tag):
+                inner.unwrap()
+    return str(soup)
 
 
 def to_markdown(html: str) -> str:
     """Clean Markdown from WordPress's HTML."""
     converter = _Converter(
-        heading_style="ATX", bullets="-", escape_underscores=False, autolinks=True
+        heading_style="ATX",
+        bullets="-",
+        escape_underscores=False,
+        autolinks=True,
+        newline_style="backslash",
+        sub_symbol="<sub>",
+        sup_symbol="<sup>",
     )
-    text: str = converter.convert(html)
+    text: str = converter.convert(_unnest(html))
+    text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)  # no lines of bare spaces
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def untitled(content: str, when: datetime, zone: ZoneInfo) -> str:
+    """A title for a post without one: its text's first words, else its date."""
+    text = plain_text(html_module.unescape(_SHORTCODE.sub(" ", content)))
+    if text:
+        return shorten(text, 60)
+    return f"Untitled, {long_date(when, zone)}"
 
 
 def convert(
@@ -191,12 +403,13 @@ def convert(
         raise SkipItem(item.status)
     if item.password:
         raise SkipItem("password-protected")
-    title = plain_text(html_module.unescape(item.title))
-    if not title:
-        raise SkipItem("no title")
     when = _datetime(item.post_date_gmt, item.post_date, zone)
     if when is None:
         raise SkipItem("no date")
+    title = plain_text(html_module.unescape(item.title))
+    if not title:  # WordPress publishes it, shown as "(no title)": a title from its text
+        title = untitled(item.content, when, zone)
+        warnings.append(f"no title; titled {title!r}")
     draft = item.status not in PUBLISHED
     slug = slugify(item.post_name) or slugify(title)
     if not slug:
@@ -216,18 +429,24 @@ def convert(
     front.append(f"comments: {item.approved_comments}")
     if item.guid:
         front.append(f"guid: {yaml_text(item.guid)}")
+    excerpt = plain_text(html_module.unescape(item.excerpt))
+    if excerpt:
+        front.append(f"summary: {yaml_text(excerpt)}")
     featured = attachments.get(item.thumbnail_id) if item.thumbnail_id else None
     if featured:
         front.append(f"image: {yaml_text(featured.url)}")
         if featured.caption:
             front.append(f"caption: {yaml_text(plain_text(featured.caption))}")
+        if featured.alt:
+            front.append(f"image_alt: {yaml_text(plain_text(featured.alt))}")
     if draft:
         front.append("draft: true")
     # A URL alone on its line is a WordPress embed (oEmbed): kept as a link.
     content = _BARE_URL.sub(
         lambda m: f'<p><a href="{m.group(1)}">{m.group(1)}</a></p>', item.content
     )
-    body_html = expand_shortcodes(wpautop(content), attachments, warnings)
+    body_html = expand_shortcodes(wpautop(content), attachments, warnings, item.post_id)
     text = "---\n" + "\n".join(front) + "\n---\n" + to_markdown(body_html)
     name = f"{when.astimezone(zone):%Y-%m-%d}-{slug}.md"
-    return Converted(name, text, item.guid, draft)
+    key = f"wp:{item.post_id}" if item.post_id.strip() else (item.guid or name)
+    return Converted(name, text, item.guid, draft, slug, key)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from feeds.wordpress import Attachment, SkipItem, WxrItem, convert
+from feeds.wordpress import Attachment, Converted, SkipItem, WxrItem, convert
 from press.write import write_atomic
 
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -161,19 +161,31 @@ def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment], int]:
         elif name == "item" and not namespace:
             items += 1
             if _child(element, "post_type", wp=True) == "attachment":
-                excerpt = next(
-                    (
-                        str(c.text or "")
-                        for c in element
-                        if _local(c.tag)[1] == "encoded" and "excerpt" in _local(c.tag)[0]
-                    ),
-                    "",
-                )
-                attachments[_child(element, "post_id", wp=True)] = Attachment(
-                    _child(element, "attachment_url", wp=True) or _child(element, "guid"), excerpt
-                )
+                attachments[_child(element, "post_id", wp=True)] = _attachment(element)
             element.clear()
     return authors, attachments, items
+
+
+def _attachment(element: Any) -> Attachment:
+    excerpt, alt = "", ""
+    for child in element:
+        namespace, name = _local(child.tag)
+        if name == "encoded" and "excerpt" in namespace:
+            excerpt = str(child.text or "")
+        elif (
+            name == "postmeta"
+            and _is_wp(namespace)
+            and _child(child, "meta_key", wp=True) == "_wp_attachment_image_alt"
+        ):
+            alt = _child(child, "meta_value", wp=True).strip()
+    order = _child(element, "menu_order", wp=True).strip()
+    return Attachment(
+        _child(element, "attachment_url", wp=True) or _child(element, "guid"),
+        caption=excerpt,
+        alt=alt,
+        parent=_child(element, "post_parent", wp=True).strip(),
+        order=int(order) if order.lstrip("-").isdigit() else 0,
+    )
 
 
 def _sha(text: str) -> str:
@@ -211,17 +223,22 @@ def import_wordpress(
     except (FileNotFoundError, ValueError):
         record = {}
     on_disk = _known_files(into) if into.is_dir() else {}
+    guids: dict[str, str] = {}  # a post's guid: where in the export it was first
+    claimed: dict[str, str] = {}  # a file name: the key of the item that has it this run
     try:
         authors, attachments, count = _first_pass(path)
         for position, element in _items(path):
             progress(position, count)
             item = _read_item(position, element)
             warnings: list[str] = []
+            if item.post_type == "post" and item.guid:
+                _one_guid(item, guids, warnings)
             try:
                 post = convert(item, authors, attachments, zone, warnings)
+                post = _own_name(post, item, claimed, authors, attachments, zone, warnings)
             except SkipItem as reason:
                 text = str(reason)
-                if text in ("no title", "no date", "no slug can be made from the title"):
+                if text in ("no date", "no slug can be made from the title"):
                     report.problems.append(f"{item.where}: {text}")
                 else:
                     if text == "password-protected":
@@ -240,18 +257,56 @@ def import_wordpress(
     return report
 
 
+def _one_guid(item: WxrItem, guids: dict[str, str], warnings: list[str]) -> None:
+    """A post whose guid an earlier post has (duplicated in WordPress, or imported
+    twice) keeps both: the first has the guid as its feed id, this one an id made from
+    the guid and its own post id, the same on every import."""
+    first = guids.setdefault(item.guid, item.where)
+    if first == item.where:
+        return
+    derived = f"{item.guid}#wp-{item.post_id.strip() or item.position}"
+    warnings.append(f"its guid {item.guid} is also {first}'s; its feed id is {derived}")
+    item.guid = derived
+
+
+def _own_name(
+    post: Converted,
+    item: WxrItem,
+    claimed: dict[str, str],
+    authors: dict[str, str],
+    attachments: dict[str, Attachment],
+    zone: ZoneInfo,
+    warnings: list[str],
+) -> Converted:
+    """The post with a file name (and slug, so a URL) no other item of this import has:
+    a second post of the same day and slug gets ``-2`` and on, in export order, so the
+    same post gets the same name on every run."""
+    number, slug = 1, post.slug
+    while claimed.setdefault(post.name, post.key) != post.key:
+        number += 1
+        item.post_name = f"{slug}-{number}"
+        post = convert(item, authors, attachments, zone, [])
+    if number > 1:
+        warnings.append(f"another post has its day and slug; this one's slug is {post.slug}")
+    return post
+
+
 def _write(
-    post: Any,
+    post: Converted,
     into: Path,
     record: dict[str, dict[str, str]],
     on_disk: dict[str, Path],
     report: ImportReport,
 ) -> None:
-    key = post.guid or post.name
+    """Write one post where the record (by the item's post id) or, without one, its
+    guid on disk says it is; a file edited since press wrote it is left alone."""
+    key = post.key
     known = record.get(key)
+    if known is None and post.guid in record:  # a record from before post ids
+        known = record.pop(post.guid)
     target = into / (known["path"] if known else post.name)
-    if known is None and key in on_disk:
-        target = on_disk[key]
+    if known is None and post.guid in on_disk:
+        target = on_disk[post.guid]
     if target.exists():
         current = target.read_text(encoding="utf-8")
         if current == post.text:

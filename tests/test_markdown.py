@@ -7,7 +7,7 @@ import nh3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.markdown import _ATTRIBUTES, render_markdown, sanitise_html
+from feeds.markdown import _ATTRIBUTES, _TAGS, render_markdown, sanitise_html
 
 BASE = "https://chinabystander.com/2022/09/16/a-post/"
 
@@ -25,12 +25,16 @@ urls = st.one_of(
 
 def expected(html: str) -> str:
     return nh3.clean(
-        html, attributes=_ATTRIBUTES, link_rel=None, url_relative=("rewrite_with_base", BASE)
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        link_rel=None,
+        url_relative=("rewrite_with_base", BASE),
     )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "img", "blockquote"]), urls), max_size=4),
+@given(st.lists(st.tuples(st.sampled_from(["a", "img", "blockquote", "video"]), urls), max_size=4),
        st.text(max_size=30))  # fmt: skip
 def test_the_shared_cleaner_gives_what_nh3_clean_gives(
     links: list[tuple[str, str]], text: str
@@ -40,6 +44,8 @@ def test_the_shared_cleaner_gives_what_nh3_clean_gives(
         quoted = url.replace('"', "&quot;")
         if tag == "a":
             parts.append(f'<a href="{quoted}">{text}</a>')
+        elif tag == "video":
+            parts.append(f'<video poster="{quoted}"><source src="https://e.com/v"></video>')
         elif tag == "img":
             parts.append(f'<img src="{quoted}" alt="{text[:3]}">')
         else:

@@ -19,6 +19,7 @@ from tests.conftest import LONDON
 
 FIXTURE = Path(__file__).parent / "data" / "wordpress.xml"
 BIG_BROTHER = "2022-09-16-big-brother.md"
+UNTITLED = "2022-09-10-a-post-without-a-title.md"
 
 
 @pytest.fixture
@@ -35,14 +36,18 @@ def run_import(project: Path, fixture: Path = FIXTURE):  # type: ignore[no-untyp
 def test_the_fixture_imports(site_dir: Path) -> None:
     report = run_import(site_dir)
     assert sorted(report.imported) == [
-        BIG_BROTHER, "2022-09-20-xis-plans-for-2030-draft.md", "2030-01-01-coming-next-year.md",
+        UNTITLED, BIG_BROTHER, "2022-09-20-xis-plans-for-2030-draft.md",
+        "2030-01-01-coming-next-year.md",
     ]  # fmt: skip
     assert report.drafts == 1
     assert report.skipped == {
         "attachment": 2, "page": 1, "nav_menu_item": 1, "revision": 1, "password-protected": 1,
     }  # fmt: skip
-    assert report.problems == ["item 2 (line 59): no title"]
-    assert report.warnings == ["item 6 (line 111): 'Members Only' is password-protected; skipped"]
+    assert report.problems == []
+    assert report.warnings == [
+        "item 2 (line 59): no title; titled 'A post without a title.'",  # as WordPress shows it
+        "item 6 (line 111): 'Members Only' is password-protected; skipped",
+    ]
 
 
 def test_a_post_keeps_everything(site_dir: Path, site: object) -> None:
@@ -82,7 +87,10 @@ def test_feed_ids_are_the_wordpress_guids(site_dir: Path) -> None:
     run_import(site_dir)
     publish(load_config(site_dir / "press.toml"), datetime(2026, 1, 1, tzinfo=UTC))
     feed = feedparser.parse((site_dir / "public/feeds/all.atom.xml").read_bytes())
-    assert [e.id for e in feed.entries] == ["https://chinabystander.wordpress.com/?p=101"]
+    assert [e.id for e in feed.entries] == [
+        "https://chinabystander.wordpress.com/?p=101",
+        "https://chinabystander.wordpress.com/?p=102",
+    ]
 
 
 def test_a_reimport_changes_nothing(site_dir: Path) -> None:
@@ -91,7 +99,7 @@ def test_a_reimport_changes_nothing(site_dir: Path) -> None:
         p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (site_dir / "posts").iterdir()
     }
     report = run_import(site_dir)
-    assert report.imported == [] and report.updated == [] and len(report.unchanged) == 3
+    assert report.imported == [] and report.updated == [] and len(report.unchanged) == 4
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (site_dir / "posts").iterdir()}
     assert after == before
 
@@ -111,14 +119,14 @@ def test_updates_in_place_and_leaves_edits_alone(site_dir: Path, tmp_path: Path)
     assert report.left_alone == ["2030-01-01-coming-next-year.md"]
     assert "met, at last, in" in (site_dir / "posts" / BIG_BROTHER).read_text()
     assert "My own note." in edited.read_text()
-    assert len(list((site_dir / "posts").iterdir())) == 3  # never duplicated
+    assert len(list((site_dir / "posts").iterdir())) == 4  # never duplicated
 
 
 def test_a_reimport_without_the_record_finds_posts_by_guid(site_dir: Path) -> None:
     run_import(site_dir)
     (site_dir / "var" / "import-wordpress.json").unlink()
     report = run_import(site_dir)
-    assert len(report.unchanged) == 3 and report.imported == []
+    assert len(report.unchanged) == 4 and report.imported == []
 
 
 def test_https_namespaces_and_older_versions(site_dir: Path, tmp_path: Path) -> None:
@@ -129,7 +137,7 @@ def test_https_namespaces_and_older_versions(site_dir: Path, tmp_path: Path) -> 
         )
     )
     report = run_import(site_dir, newer)
-    assert len(report.imported) == 3
+    assert len(report.imported) == 4
 
 
 def test_not_a_wordpress_export(site_dir: Path, tmp_path: Path) -> None:
@@ -148,7 +156,11 @@ def test_truncated_xml_keeps_what_came_before(site_dir: Path, tmp_path: Path) ->
     cut = tmp_path / "cut.xml"
     cut.write_text(text[: text.index("<title>Coming Next Year</title>") + 40])
     report = run_import(site_dir, cut)
-    assert sorted(report.imported) == [BIG_BROTHER, "2022-09-20-xis-plans-for-2030-draft.md"]
+    assert sorted(report.imported) == [
+        UNTITLED,
+        BIG_BROTHER,
+        "2022-09-20-xis-plans-for-2030-draft.md",
+    ]
     assert any("the XML breaks off or is not valid" in p for p in report.problems)
 
 
@@ -184,9 +196,9 @@ def test_the_cli(site_dir: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 1  # one item had a problem
-    assert "item 2 (line 59): no title" in result.stderr
-    assert result.stdout.startswith("imported 3 (1 draft), updated 0, unchanged 0, left alone 0")
+    assert result.returncode == 0  # warnings only
+    assert "item 2 (line 59): no title; titled 'A post without a title.'" in result.stderr
+    assert result.stdout.startswith("imported 4 (1 draft), updated 0, unchanged 0, left alone 0")
     assert "1 password-protected" in result.stdout
 
 
@@ -223,5 +235,5 @@ def test_a_huge_export_streams(tmp_path: Path) -> None:
     )
     pages, imported, peak_mb = (int(x) for x in result.stdout.split())
     print(f"50,000 items, {big.stat().st_size // 1_000_000} MB: peak {peak_mb} MB")
-    assert (pages, imported) == (50_001, 3)
+    assert (pages, imported) == (50_001, 4)
     assert peak_mb < 100  # a DOM of the whole file would take several times the file
