@@ -292,6 +292,10 @@ def _tidy(element: Any) -> str:
     """An element as HTML with only the attributes a reader needs; ``<audio>`` and
     ``<video>`` get ``controls`` and a link to their file inside (what a reader that
     drops them shows instead: never nothing)."""
+    from bs4 import Comment
+
+    for comment in element.find_all(string=lambda text: isinstance(text, Comment)):
+        comment.extract()  # the block editor's <!-- wp:image --> markers
     for node in [element, *element.find_all(True)]:
         node.attrs = {k: v for k, v in node.attrs.items() if k in _KEPT_ATTRIBUTES}
         if node.name in ("audio", "video"):
@@ -315,6 +319,9 @@ class _Converter(MarkdownConverter):
     span; ``<sub>``/``<sup>`` stay tags; an address keeps its lines."""
 
     def convert_figure(self, el: Any, text: str, **options: object) -> str:
+        inner = [child for child in el.children if getattr(child, "name", None)]
+        if inner and all(child.name == "figure" for child in inner):  # a gallery's
+            return "".join(f"\n\n{_tidy(child)}\n\n" for child in inner)
         return f"\n\n{_tidy(el)}\n\n"
 
     def convert_audio(self, el: Any, text: str, **options: object) -> str:
