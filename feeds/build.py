@@ -80,6 +80,13 @@ def category_path(category: Category) -> str:
     return f"/{category.kind}/{category.slug}/"
 
 
+def comment_links(site: Site, post: Post) -> bool:
+    """Whether links lead readers to the post's comments (``#comments`` on its page):
+    not for a post without a comments section, nor on a site with ``pages.comments``
+    "off" (or without pages)."""
+    return post.discussion and site.comments != "off"
+
+
 def permalink(site: Site, post: Post) -> str:
     """A post's absolute URL."""
     return post.url
@@ -419,7 +426,7 @@ def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str)
     for tag in tag_terms(post):  # the scheme (RSS: domain) tells tags from categories
         entry.category(term=tag.slug, label=tag.name, scheme=site.absolute("/tag/"))
     entry.dc.dc_creator(post.author)
-    if post.discussion:
+    if comment_links(site, post):
         entry.comments(permalink(site, post) + "#comments")
         entry.slash.count = post.comments
         entry.thread.count = post.comments

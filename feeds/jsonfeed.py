@@ -7,6 +7,7 @@ from typing import Any
 
 from feeds.build import (
     Feed,
+    comment_links,
     content_html,
     enclosure,
     entry_id,
@@ -68,7 +69,7 @@ def _item(site: Site, post: Post, full: bool = True) -> dict[str, Any]:
         item["attachments"] = [{"url": url, "mime_type": media_type, "size_in_bytes": length}]
     # Extensions start with an underscore (JSON Feed 1.1, "Extensions").
     press: dict[str, Any] = {}
-    if post.discussion:
+    if comment_links(site, post):
         press["comments"] = post.comments
         press["comments_url"] = permalink(site, post) + "#comments"
     press["categories"] = [{"slug": c.slug, "name": c.name} for c in post.categories]

@@ -41,6 +41,8 @@ class PageSettings(NamedTuple):
     per_page: int
     content: str  # "full" or "summary", on archive and home pages
     home_items: int
+    comments: str = "email"  # "email" or "off" (Site.comments is what is used)
+    comments_to: str = ""
 
 
 # Made from the site's initials when no icon is set (feeds/icon.py).
@@ -62,6 +64,8 @@ class Site:
     permalink: str = "/{year}/{month:02}/{day:02}/{slug}/"
     icon: str = ""  # a path on the site or a URL; "": the initials' favicon.svg
     logo: str = ""  # the same; "": the icon, or without one the initials' PNG
+    comments: str = "email"  # how readers answer a post: "email" (comments_to) or "off"
+    comments_to: str = ""  # the address replies by email go to
 
     @property
     def icon_url(self) -> str:
@@ -102,6 +106,19 @@ class BodySource(Protocol):
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A reader's comment on a post (``feeds.comments`` reads them): who, when, their
+    text in Markdown, and the comment it answers (``parent``, an ``id``; "" for none)."""
+
+    id: str
+    author: str
+    date: datetime
+    text: str
+    parent: str = ""
+    url: str = ""  # the commenter's site, http(s) only
+
+
+@dataclass(frozen=True)
 class Post:
     """One published or draft post, loaded and validated from a Markdown file.
 
@@ -128,6 +145,7 @@ class Post:
     image_length: int = 0  # its size in bytes, when given: then feeds carry an enclosure
     comments: int = 0
     discussion: bool = True  # its page has a comments section (#comments)
+    thread: tuple[Comment, ...] = ()  # the comments shown on its page, oldest first
     draft: bool = False
     guid: str | None = None
     tags: tuple[str, ...] = field(default=())

@@ -9,16 +9,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment
 
-from feeds.build import Feed, category_path, image_alt, permalink
+from feeds.build import Feed, category_path, comment_links, image_alt, permalink
 from feeds.discovery import FeedLink, feed_links
-from feeds.model import Category, PageSettings, Post, Site
+from feeds.model import Category, Comment, PageSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.posts import permalink_path
 from feeds.select import by_category, by_tag, tag_terms
-from feeds.text import long_date
+from feeds.text import long_date, slugify
 
 
 def page_file(path: str) -> str:
@@ -59,13 +60,54 @@ def post_summary(site: Site, post: Post, settings: PageSettings) -> dict[str, An
         "summary": post.summary,
         "html": post.html,
         "full": settings.content == "full",
-        "comments": comments_label(post.comments),
-        "comments_url": post_link(site, post) + "#comments",
+        # With comment links off, no label and no link (a template shows neither).
+        "comments": comments_label(post.comments) if comment_links(site, post) else "",
+        "comments_url": post_link(site, post) + "#comments" if comment_links(site, post) else "",
         "categories": [
             {"name": c.name, "url": site.path(category_path(c))} for c in post.categories
         ],
         "tags": [{"name": t.name, "url": site.path(category_path(t))} for t in tag_terms(post)],
     }
+
+
+def comment_thread(site: Site, post: Post) -> list[dict[str, Any]]:
+    """The post's comments as a tree for a template: each with its replies, oldest first.
+    A comment whose parent is not there (deleted by hand), or that is part of a loop of
+    parents, is shown at the top level: none is ever lost."""
+    if not post.thread:
+        return []
+    from feeds.markdown import render_markdown  # as Post.html does: only when needed
+
+    ids = {c.id for c in post.thread}
+    children: dict[str, list[Comment]] = {}
+    for comment in post.thread:
+        parent = comment.parent if comment.parent in ids and comment.parent != comment.id else ""
+        children.setdefault(parent, []).append(comment)
+    shown: set[str] = set()
+
+    def node(comment: Comment) -> dict[str, Any]:
+        shown.add(comment.id)
+        replies = [node(c) for c in children.get(comment.id, []) if c.id not in shown]
+        return {
+            "id": slugify(comment.id) or "x",
+            "author": comment.author,
+            "url": comment.url,
+            "date": long_date(comment.date, site.timezone),
+            "iso_date": comment.date.isoformat(),
+            "html": render_markdown(comment.text, post.url),
+            "replies": replies,
+        }
+
+    tree = [node(c) for c in children.get("", [])]
+    tree += [node(c) for c in post.thread if c.id not in shown]  # in a loop of parents
+    return tree
+
+
+def reply_link(site: Site, post: Post) -> str:
+    """``mailto:`` the site's comments address, with the post's title as the subject."""
+    if site.comments != "email" or not site.comments_to or not post.discussion:
+        return ""
+    return f"mailto:{site.comments_to}?subject={quote('Re: ' + post.title)}"
 
 
 def _links(site: Site, feeds: Sequence[Feed | None], formats: Sequence[str]) -> list[FeedLink]:
@@ -92,6 +134,9 @@ def _post_page(
         post=post_summary(site, post, settings),
         newer=newer and {"title": newer.title, "url": post_link(site, newer)},
         older=older and {"title": older.title, "url": post_link(site, older)},
+        thread=comment_thread(site, post),
+        thread_label=comments_label(len(post.thread)),
+        reply_url=reply_link(site, post),
         canonical=permalink(site, post),
         description=post.summary,
         image=post.image,

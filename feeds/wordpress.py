@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from markdownify import MarkdownConverter
 
 from feeds.text import long_date, plain_text, shorten, slugify, yaml_text
@@ -48,6 +49,20 @@ class Attachment:
     order: int = 0
 
 
+@dataclass(frozen=True)
+class WxrComment:
+    """An approved comment of an item: what a reader saw, never the commenter's email or
+    IP address (the importer does not read them)."""
+
+    id: str
+    author: str
+    url: str
+    date_gmt: str
+    date: str
+    parent: str
+    content: str
+
+
 @dataclass
 class WxrItem:
     """One ``<item>`` of a WordPress export, as plain text values."""
@@ -70,7 +85,7 @@ class WxrItem:
     password: str = ""
     categories: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    approved_comments: int = 0
+    comments: list[WxrComment] = field(default_factory=list)  # approved, not pingbacks
     thumbnail_id: str = ""
 
     @property
@@ -89,6 +104,7 @@ class Converted:
     draft: bool
     slug: str = ""
     key: str = ""
+    comments: str = ""  # the comments file's text (feeds.comments), "" for none
 
 
 PUBLISHED = ("publish", "future")
@@ -433,7 +449,9 @@ def convert(
     author = authors.get(item.creator, item.creator)
     if author:
         front.append(f"author: {yaml_text(author)}")
-    front.append(f"comments: {item.approved_comments}")
+    # No comments: key: the comments file beside the post is its count, so the two
+    # never disagree (delete a comment, or the file, and the count follows).
+    comments, _ = comments_file(item.comments, title, zone)
     if item.guid:
         front.append(f"guid: {yaml_text(item.guid)}")
     excerpt = plain_text(html_module.unescape(item.excerpt))
@@ -456,4 +474,46 @@ def convert(
     text = "---\n" + "\n".join(front) + "\n---\n" + to_markdown(body_html)
     name = f"{when.astimezone(zone):%Y-%m-%d}-{slug}.md"
     key = f"wp:{item.post_id}" if item.post_id.strip() else (item.guid or name)
-    return Converted(name, text, item.guid, draft, slug, key)
+    return Converted(name, text, item.guid, draft, slug, key, comments)
+
+
+def comments_file(comments: list[WxrComment], title: str, zone: ZoneInfo) -> tuple[str, int]:
+    """The comments file (``feeds.comments``) of a post's approved comments, oldest
+    first, each comment's text as Markdown ("" when it has none), and how many it has:
+    the post's count, so that it says what its page shows."""
+    entries = []
+    for comment in comments:
+        when = _datetime(comment.date_gmt, comment.date, zone)
+        text = to_markdown(wpautop(comment.content)).strip()
+        if when is None or not text:
+            continue
+        entry: dict[str, str] = {"id": comment.id.strip(), "author": plain_text(comment.author)}
+        if comment.url.strip().startswith(("http://", "https://")):
+            entry["url"] = comment.url.strip()
+        entry["date"] = when.astimezone(zone).isoformat()
+        if comment.parent.strip() not in ("", "0"):
+            entry["parent"] = comment.parent.strip()
+        entry["text"] = text + "\n"
+        entries.append(entry)
+    if not entries:
+        return "", 0
+    head = (
+        f"# Comments on {title}\n"
+        "# Imported from WordPress: approved ones only, with the commenters' names and\n"
+        "# sites, never their email or IP addresses. Delete one to hide it; press shows\n"
+        "# them under the post and counts them.\n"
+    )
+    body = yaml.dump(entries, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=88)
+    return head + body, len(entries)
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML with each multi-line text as a literal block, as a person would write it."""
+
+
+def _text_block(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text_block)

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment
 from mjml import mjml2html
 
-from feeds.build import category_path, figure, image_alt, permalink
+from feeds.build import category_path, comment_links, figure, image_alt, permalink
 from feeds.counts import counted
 from feeds.model import Post, Site
 from feeds.text import MONTHS, long_date, shorten, strip_controls
@@ -107,8 +107,8 @@ def _post_context(site: Site, post: Post, full: bool, text: bool) -> dict[str, A
         "credit": post.credit,
         "summary": post.summary,
         "html": post.html if full else None,
-        "comments": comments_text(post.comments),
-        "comments_url": f"{url}#comments",
+        "comments": comments_text(post.comments) if comment_links(site, post) else "",
+        "comments_url": f"{url}#comments" if comment_links(site, post) else "",
         **plain,
     }
 

@@ -6,8 +6,9 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -136,9 +137,12 @@ def load_config(
     }
     newsletter = sections["newsletter"]
     if not newsletter.sender:  # the site's name at newsletter@ its domain
-        sections["newsletter"] = newsletter._replace(
-            sender=f"{site.title} <newsletter@{site.domain}>"
-        )
+        newsletter = newsletter._replace(sender=f"{site.title} <newsletter@{site.domain}>")
+        sections["newsletter"] = newsletter
+    # Comment links point at the post pages: without pages, there are none.
+    comments = values["pages.comments"] if values["pages.enabled"] else "off"
+    to = values["pages.comments_to"] or newsletter.reply_to or newsletter.sender
+    site = replace(site, comments=comments, comments_to=parseaddr(to)[1])
     return Config(path, site, secrets=secrets, **sections)
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from feeds.comments import comments_path, parse_comments
 from feeds.errors import Problem
 from feeds.model import Loaded, Parsed, Post, Site
 from feeds.posts import collect, file_fingerprint, parse_source, post_body
@@ -83,8 +85,29 @@ def read_and_parse(
         parsed = parse_source(name, data, site)
         if parsed.post is not None:
             parsed = Parsed(with_file_body(parsed.post, path), parsed.problems)
+            parsed = with_comments(parsed, name, path, site)
         results.append((parsed, True))
     return results
+
+
+def with_comments(parsed: Parsed, name: str, path: str, site: Site) -> Parsed:
+    """The post with the comments of the file beside it, when there is one: shown on its
+    page, and their number is its comment count. Its fingerprint then covers them too,
+    so that its page is made again when they change."""
+    post = parsed.post
+    assert post is not None
+    try:
+        with open(comments_path(path), "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return parsed
+    except OSError as error:
+        problem = Problem(comments_path(name), None, f"cannot be read: {error.strerror}")
+        return Parsed(post, (*parsed.problems, problem))
+    thread, problems = parse_comments(comments_path(name), data, site)
+    mixed = hashlib.blake2b(f"{post.fingerprint}\0".encode() + data, digest_size=16).hexdigest()
+    post = dataclasses.replace(post, thread=thread, comments=len(thread), fingerprint=mixed)
+    return Parsed(post, (*parsed.problems, *problems))
 
 
 def parse_files(

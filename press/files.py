@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 SKIPPED = (".", "#", "_")  # hidden files, editor backups and drafts folders like _drafts
+COMMENTS = ".comments.yaml"  # feeds.comments.SUFFIX: a post's comments, beside it
 
 Stamp = tuple[int, int]  # size, modification time in nanoseconds
 Stamps = dict[str, tuple[str, Stamp | None]]  # display path: path, stamp (None: vanished)
@@ -70,5 +71,18 @@ def post_stamps(folder: Path, root: Path) -> Stamps:
             stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
         except OSError:
             stamp = None
+        if stamp is not None:
+            stamp = _with_comments(path, stamp)
         stamps[display_path(path, root)] = (path, stamp)
     return stamps
+
+
+def _with_comments(path: str, stamp: Stamp) -> Stamp:
+    """A post's stamp that changes when its comments file (``a.comments.yaml`` beside
+    ``a.md``) comes, goes or changes: the size stays the post's own (for its limit)."""
+    try:
+        stat = os.stat(path.removesuffix(".md") + COMMENTS)
+    except OSError:
+        return stamp
+    mixed = hash((stamp[1], stat.st_size, stat.st_mtime_ns)) & 0x7FFF_FFFF_FFFF_FFFF
+    return (stamp[0], mixed)

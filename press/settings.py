@@ -266,6 +266,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Posts on archive pages as their full text or their summary.",
     ),
     Setting("pages", "home_items", 10, positive, "Posts on the home page."),
+    Setting(
+        "pages",
+        "comments",
+        "email",
+        choice("email", "off"),
+        "How readers answer a post: email (a reply-by-email link under its comments) or off"
+        " (no comment links or counts anywhere; comments in a file beside a post still show).",
+    ),
+    Setting(
+        "pages",
+        "comments_to",
+        "",
+        address,
+        "Where replies by email go; empty: newsletter.reply_to, else the newsletter's sender.",
+    ),
     Setting("newsletter", "category", "China-Russia", nonempty, "The digest's category."),
     Setting(
         "newsletter",

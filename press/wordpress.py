@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from feeds.wordpress import Attachment, Converted, SkipItem, WxrItem, convert
+from feeds.wordpress import Attachment, Converted, SkipItem, WxrComment, WxrItem, convert
+from press.files import COMMENTS
 from press.write import write_atomic
 
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -121,8 +122,9 @@ def _read_item(position: int, element: Any) -> WxrItem:
             elif domain == "post_tag":
                 item.tags.append(child.text.strip())
         elif name == "comment" and _is_wp(namespace):
-            if _child(child, "comment_approved", wp=True).strip() == "1":
-                item.approved_comments += 1
+            approved = _child(child, "comment_approved", wp=True).strip() == "1"
+            if approved and _child(child, "comment_type", wp=True).strip() in ("", "comment"):
+                item.comments.append(_comment(child))
         elif name == "postmeta" and _is_wp(namespace):
             if _child(child, "meta_key", wp=True) == "_thumbnail_id":
                 item.thumbnail_id = _child(child, "meta_value", wp=True).strip()
@@ -164,6 +166,18 @@ def _collect(handle: Any) -> tuple[dict[str, str], dict[str, Attachment], int]:
                 attachments[_child(element, "post_id", wp=True)] = _attachment(element)
             element.clear()
     return authors, attachments, items
+
+
+def _comment(element: Any) -> WxrComment:
+    return WxrComment(
+        id=_child(element, "comment_id", wp=True),
+        author=_child(element, "comment_author", wp=True),
+        url=_child(element, "comment_author_url", wp=True),
+        date_gmt=_child(element, "comment_date_gmt", wp=True),
+        date=_child(element, "comment_date", wp=True),
+        parent=_child(element, "comment_parent", wp=True),
+        content=_child(element, "comment_content", wp=True),
+    )
 
 
 def _attachment(element: Any) -> Attachment:
@@ -299,27 +313,50 @@ def _write(
     report: ImportReport,
 ) -> None:
     """Write one post where the record (by the item's post id) or, without one, its
-    guid on disk says it is; a file edited since press wrote it is left alone."""
+    guid on disk says it is, and its comments file beside it; a file edited since press
+    wrote it is left alone."""
     key = post.key
     known = record.get(key)
     if known is None and post.guid in record:  # a record from before post ids
-        known = record.pop(post.guid)
+        known = record[key] = record.pop(post.guid)
     target = into / (known["path"] if known else post.name)
     if known is None and post.guid in on_disk:
         target = on_disk[post.guid]
+    outcome = _put(target, post.text, record, key)
+    getattr(report, outcome).append(target.name)
+    if outcome != "unchanged":
+        report.drafts += int(post.draft and outcome != "left_alone")
+    comments = target.with_name(target.name.removesuffix(".md") + COMMENTS)
+    if post.comments:
+        if _put(comments, post.comments, record, f"{key}#comments") == "left_alone":
+            report.left_alone.append(comments.name)
+    elif comments.exists() and _ours(comments, record.get(f"{key}#comments")):
+        comments.unlink()  # every comment gone from WordPress: gone here too
+        record.pop(f"{key}#comments", None)
+
+
+def _put(target: Path, text: str, record: dict[str, dict[str, str]], key: str) -> str:
+    """Write ``text`` to ``target`` unless it is there already, or was edited since
+    press wrote it (the record's hash): "imported", "updated", "unchanged", "left_alone"."""
+    known = record.get(key)
     if target.exists():
         current = target.read_text(encoding="utf-8")
-        if current == post.text:
-            report.unchanged.append(target.name)
-            record[key] = {"path": target.name, "sha256": _sha(post.text)}
-            return
-        if known is None or _sha(current) != known["sha256"]:
-            report.left_alone.append(target.name)
-            return
-        write_atomic(target, post.text.encode("utf-8"))
-        report.updated.append(target.name)
+        if current == text:
+            record[key] = {"path": target.name, "sha256": _sha(text)}
+            return "unchanged"
+        if not _ours(target, known, current):
+            return "left_alone"
+        outcome = "updated"
     else:
-        write_atomic(target, post.text.encode("utf-8"))
-        report.imported.append(target.name)
-    report.drafts += int(post.draft)
-    record[key] = {"path": target.name, "sha256": _sha(post.text)}
+        outcome = "imported"
+    write_atomic(target, text.encode("utf-8"))
+    record[key] = {"path": target.name, "sha256": _sha(text)}
+    return outcome
+
+
+def _ours(target: Path, known: dict[str, str] | None, current: str | None = None) -> bool:
+    """Whether ``target`` is as press last wrote it (nobody edited it since)."""
+    if known is None:
+        return False
+    text = target.read_text(encoding="utf-8") if current is None else current
+    return _sha(text) == known["sha256"]

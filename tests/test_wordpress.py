@@ -45,8 +45,8 @@ def test_the_fixture_imports(site_dir: Path) -> None:
     }  # fmt: skip
     assert report.problems == []
     assert report.warnings == [
-        "item 2 (line 59): no title; titled 'A post without a title.'",  # as WordPress shows it
-        "item 6 (line 111): 'Members Only' is password-protected; skipped",
+        "item 2 (line 62): no title; titled 'A post without a title.'",  # as WordPress shows it
+        "item 6 (line 114): 'Members Only' is password-protected; skipped",
     ]
 
 
@@ -61,7 +61,11 @@ def test_a_post_keeps_everything(site_dir: Path, site: object) -> None:
     assert [c.name for c in post.categories] == ["China-Central Asia", "China-Russia"]  # nested
     assert post.tags == ("Xi Jinping",)
     assert post.author == "The Bystander"  # the display name, not the login
-    assert post.comments == 2  # approved only: not spam, not pending
+    from feeds.comments import parse_comments
+
+    beside = (site_dir / "posts" / BIG_BROTHER.replace(".md", ".comments.yaml")).read_bytes()
+    comments, problems = parse_comments("c.yaml", beside, site)  # type: ignore[arg-type]
+    assert len(comments) == 2 and problems == []  # approved only: not spam, not pending
     assert post.guid == "https://chinabystander.wordpress.com/?p=101"
     assert post.image == "https://example.files/xi.jpg"  # the featured image
     assert post.caption == "Xi meets Putin in Samarkand."
@@ -119,7 +123,7 @@ def test_updates_in_place_and_leaves_edits_alone(site_dir: Path, tmp_path: Path)
     assert report.left_alone == ["2030-01-01-coming-next-year.md"]
     assert "met, at last, in" in (site_dir / "posts" / BIG_BROTHER).read_text()
     assert "My own note." in edited.read_text()
-    assert len(list((site_dir / "posts").iterdir())) == 4  # never duplicated
+    assert len(list((site_dir / "posts").glob("*.md"))) == 4  # never duplicated
 
 
 def test_a_reimport_without_the_record_finds_posts_by_guid(site_dir: Path) -> None:
@@ -197,7 +201,7 @@ def test_the_cli(site_dir: Path) -> None:
         text=True,
     )
     assert result.returncode == 0  # warnings only
-    assert "item 2 (line 59): no title; titled 'A post without a title.'" in result.stderr
+    assert "item 2 (line 62): no title; titled 'A post without a title.'" in result.stderr
     assert result.stdout.startswith("imported 4 (1 draft), updated 0, unchanged 0, left alone 0")
     assert "1 password-protected" in result.stdout
 
