@@ -105,6 +105,7 @@ class Converted:
     slug: str = ""
     key: str = ""
     comments: str = ""  # the comments file's text (feeds.comments), "" for none
+    renamed: str = ""  # why its name is not the one its slug gives, if it is not
 
 
 PUBLISHED = ("publish", "future")
@@ -373,23 +374,19 @@ class _Converter(MarkdownConverter):
         return f"\n\n{picture}{text.strip()}\n\n" if picture or text.strip() else ""
 
 
-def _unnest(html: str) -> str:
+def _unnest(soup: Any) -> None:
     """``<strong>a <strong>b</strong></strong>`` as ``<strong>a b</strong>``: Markdown's
     ``**`` cannot nest, and markdownify writes ``**a **b****``."""
-    from bs4 import BeautifulSoup
-
-    if not any(f"<{tag}" in html for tag in _INLINE_TWICE):
-        return html
-    soup = BeautifulSoup(html, "html.parser")
     for tag in _INLINE_TWICE:
         for node in soup.find_all(tag):
             for inner in node.find_all(tag):
                 inner.unwrap()
-    return str(soup)
 
 
 def to_markdown(html: str) -> str:
     """Clean Markdown from WordPress's HTML."""
+    from bs4 import BeautifulSoup
+
     converter = _Converter(
         heading_style="ATX",
         bullets="-",
@@ -399,7 +396,9 @@ def to_markdown(html: str) -> str:
         sub_symbol="<sub>",
         sup_symbol="<sup>",
     )
-    text: str = converter.convert(_unnest(html))
+    soup = BeautifulSoup(html, "html.parser")  # parsed once: tidied, then converted
+    _unnest(soup)
+    text: str = converter.convert_soup(soup)
     text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)  # no lines of bare spaces
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -239,6 +239,7 @@ def import_wordpress(
     on_disk = _known_files(into) if into.is_dir() else {}
     guids: dict[str, str] = {}  # a post's guid: where in the export it was first
     claimed: dict[str, str] = {}  # a file name: the key of the item that has it this run
+    numbers: dict[str, int] = {}  # a file name wanted twice: the next number to try
     try:
         authors, attachments, count = _first_pass(path)
         for position, element in _items(path):
@@ -249,7 +250,8 @@ def import_wordpress(
                 _one_guid(item, guids, warnings)
             try:
                 post = convert(item, authors, attachments, zone, warnings)
-                post = _own_name(post, item, claimed, authors, attachments, zone, warnings)
+                post = _own_name(post, item, (claimed, numbers), authors, attachments, zone)
+                warnings += [post.renamed] if post.renamed else []
             except SkipItem as reason:
                 text = str(reason)
                 if text in ("no date", "no slug can be made from the title"):
@@ -286,23 +288,27 @@ def _one_guid(item: WxrItem, guids: dict[str, str], warnings: list[str]) -> None
 def _own_name(
     post: Converted,
     item: WxrItem,
-    claimed: dict[str, str],
+    names: tuple[dict[str, str], dict[str, int]],
     authors: dict[str, str],
     attachments: dict[str, Attachment],
     zone: ZoneInfo,
-    warnings: list[str],
 ) -> Converted:
     """The post with a file name (and slug, so a URL) no other item of this import has:
     a second post of the same day and slug gets ``-2`` and on, in export order, so the
     same post gets the same name on every run."""
-    number, slug = 1, post.slug
-    while claimed.setdefault(post.name, post.key) != post.key:
+    claimed, numbers = names
+    if claimed.setdefault(post.name, post.key) == post.key:
+        return post
+    day = post.name.removesuffix(f"{post.slug}.md")  # "2022-10-07-"
+    number = numbers.get(post.name, 2)  # where the last one stopped: no quadratic search
+    while f"{day}{post.slug}-{number}.md" in claimed:
         number += 1
-        item.post_name = f"{slug}-{number}"
-        post = convert(item, authors, attachments, zone, [])
-    if number > 1:
-        warnings.append(f"another post has its day and slug; this one's slug is {post.slug}")
-    return post
+    numbers[post.name] = number + 1
+    item.post_name = f"{post.slug}-{number}"
+    post = convert(item, authors, attachments, zone, [])
+    claimed[post.name] = post.key
+    message = f"another post has its day and slug; this one's slug is {post.slug}"
+    return replace(post, renamed=message)
 
 
 def _write(

@@ -186,3 +186,28 @@ def test_the_richest_posts_fit_a_phone(imported: Path, name: str) -> None:
     css = (public / "style.css").read_text(encoding="utf-8")
     html = re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", page.read_text())
     assert scroll_width(html, 375) <= 375
+
+
+def test_many_posts_of_one_day_and_slug_each_get_their_own_name(
+    project: Path, tmp_path: Path
+) -> None:
+    head = FIXTURE.read_text().split("\t<item>", 1)[0]
+    item = (
+        "<item><title>Same</title><wp:post_id>{n}</wp:post_id><guid>urn:same</guid>"
+        "<content:encoded><![CDATA[Copy {n}.]]></content:encoded>"
+        "<wp:post_date_gmt>2022-10-09 08:00:00</wp:post_date_gmt>"
+        "<wp:status>publish</wp:status><wp:post_type>post</wp:post_type></item>\n"
+    )
+    export = tmp_path / "same.xml"
+    export.write_text(head + "".join(item.format(n=n) for n in range(1, 41)) + "</channel></rss>")
+    posts = project / "posts"
+    for post in posts.iterdir():
+        post.unlink()
+    report = import_wordpress(export, posts, project / "var", LONDON)
+    names = sorted(p.name for p in posts.iterdir())
+    assert len(report.imported) == len(names) == 40
+    assert "2022-10-09-same.md" in names and "2022-10-09-same-40.md" in names
+    guids = {line for p in posts.iterdir() for line in p.read_text().splitlines() if "guid" in line}
+    assert len(guids) == 40  # one id each, the first the guid itself
+    again = import_wordpress(export, posts, project / "var", LONDON)
+    assert len(again.unchanged) == 40 and again.imported == again.updated == []
