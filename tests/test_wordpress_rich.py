@@ -211,3 +211,12 @@ def test_many_posts_of_one_day_and_slug_each_get_their_own_name(
     assert len(guids) == 40  # one id each, the first the guid itself
     again = import_wordpress(export, posts, project / "var", LONDON)
     assert len(again.unchanged) == 40 and again.imported == again.updated == []
+
+
+def test_no_line_of_bare_spaces_and_no_line_break_the_content_lacks(imported: Path) -> None:
+    lines = [line for name in NAMES for line in (imported / "posts" / name).read_text().split("\n")]
+    assert [line for line in lines if line and not line.strip()] == []
+    # The address's two lines are the only hard breaks outside HTML: block-editor
+    # paragraphs, lists and tables get none (a newline there is a space, as WordPress
+    # shows it).
+    assert sum(line.endswith("\\") for line in lines) == 2
