@@ -119,7 +119,7 @@ def deliver(
     batches: Batches,
     compose: Compose,
     connect: Callable[[], Transport],
-    sender: str,
+    envelope_from: Callable[[Delivery], str],
     owner: str,
     settings: DeliverySettings,
     clock: Callable[[], datetime],
@@ -133,9 +133,10 @@ def deliver(
     hands out none.
 
     ``compose`` makes one delivery's message bytes and Message-ID; ``connect`` makes one
-    SMTP connection for each sending thread. Setting ``stop`` lets the messages in flight
-    finish and leaves the rest queued. ``clock`` gives the time of day (leases,
-    records), ``ticks`` seconds for the rate limit.
+    SMTP connection for each sending thread; ``envelope_from`` is a delivery's envelope
+    sender (``MAIL FROM``: its own, with VERP, ``newsletter.verp``). Setting ``stop``
+    lets the messages in flight finish and leaves the rest queued. ``clock`` gives the
+    time of day (leases, records), ``ticks`` seconds for the rate limit.
     """
     report = DeliveryReport()
     local = threading.local()
@@ -209,7 +210,7 @@ def deliver(
         outcome = Outcome(delivery, "deferred", "", 0, message_id)
         for attempt in range(1, settings.retries + 1):
             try:
-                reply = transport().send(sender, delivery.email, data)
+                reply = transport().send(envelope_from(delivery), delivery.email, data)
                 outcome = Outcome(delivery, "sent", reply, attempt, message_id)
                 break
             except PermanentFailure as error:

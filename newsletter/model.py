@@ -85,6 +85,7 @@ class DeliverySettings(NamedTuple):
     retries: int  # tries of one message in one run before it waits for the next run
     backoff: float  # seconds before the second try, doubling after
     bounce_limit: int  # hard failures before a subscriber is marked bounced
+    return_path: str  # the envelope sender pattern: {token} names the delivery (VERP)
     lease_seconds: int
 
     @property

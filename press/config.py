@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feeds.model import Site
+from newsletter.verp import default_pattern
 from press.settings import (
     REQUIRED,
     SECTIONS,
@@ -139,6 +140,10 @@ def load_config(
     if not newsletter.sender:  # the site's name at newsletter@ its domain
         newsletter = newsletter._replace(sender=f"{site.title} <newsletter@{site.domain}>")
         sections["newsletter"] = newsletter
+    delivery = sections["delivery"]
+    if not delivery.return_path:  # bounces+{token}@ the sender's domain
+        pattern = default_pattern(parseaddr(newsletter.sender)[1])
+        sections["delivery"] = delivery._replace(return_path=pattern)
     # Comment links point at the post pages: without pages, there are none.
     comments = values["pages.comments"] if values["pages.enabled"] else "off"
     to = values["pages.comments_to"] or newsletter.reply_to or newsletter.sender

@@ -21,6 +21,7 @@ from newsletter.smtp import SmtpError, Transport
 from newsletter.store import Subscriber, list_subscribers
 from newsletter.subscribers import category_slugs
 from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
+from newsletter.verp import return_path
 from press.clock import ticks, utc_now
 from press.config import Config
 from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, signer_from
@@ -98,6 +99,10 @@ def send_digest(
     probe.close()
     mailbox = parseaddr(config.newsletter.sender)[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
+    pattern = config.delivery.return_path
+
+    def verp(delivery: Delivery) -> str:
+        return return_path(pattern, signer, delivery.id)
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:
         return run.compose(
@@ -115,7 +120,7 @@ def send_digest(
     batches = claimer(engine, owner, settings.batch, lease, clock, digest_id, once_each=True)
     with heartbeat(engine, owner, lease, clock):
         report = deliver(
-            engine, batches, compose, connector, mailbox, owner, settings, clock, progress,
+            engine, batches, compose, connector, verp, owner, settings, clock, progress,
             stop, total=queued, ticks=ticks,
         )  # fmt: skip
     report.left = delivery_counts(engine, digest_id)["queued"]

@@ -158,6 +158,15 @@ def message_template(value: Any) -> str:
     return str(value)
 
 
+def return_path(value: Any) -> str:
+    """An envelope sender pattern: an address, with ``{token}`` at most once."""
+    text = value.strip() if isinstance(value, str) else None
+    bad = text is None or any(c in text for c in " <>") or text.count("{token}") > 1
+    if text is None or (text and (bad or text.count("@") != 1)):
+        raise Invalid(f"expected an address like bounces+{{token}}@example.com, got {value!r}")
+    return text
+
+
 def address(value: Any) -> str:
     if not text(value):
         return ""
@@ -359,6 +368,14 @@ SETTINGS: tuple[Setting, ...] = (
         3,
         positive,
         "Hard failures (5xx) before a subscriber is marked bounced.",
+    ),
+    Setting(
+        "delivery",
+        "return_path",
+        "",
+        return_path,
+        "Each delivery's envelope sender, {token} naming it, so a bounce names the delivery;"
+        " empty: bounces+{token}@ the sender's domain. Without {token}: one address, no VERP.",
     ),
     Setting(
         "delivery",

@@ -19,6 +19,7 @@ from newsletter.deliver import DeliveryReport, deliver
 from newsletter.deliveries import Delivery, queued_count
 from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.ledger import delivery_counts, digest_by_id, finish_digest
+from newsletter.verp import return_path
 from press.clock import ticks, utc_now
 from press.config import Config
 from press.digest import DigestRun, prepare, recipient_for
@@ -56,6 +57,11 @@ def run_worker(
     lease = timedelta(seconds=config.delivery.lease_seconds)
     mailbox = parseaddr(config.newsletter.sender)[1]
     key = dkim_key(config, mailbox.rpartition("@")[2])
+    pattern = config.delivery.return_path
+
+    def verp(delivery: Delivery) -> str:
+        return return_path(pattern, signer, delivery.id)
+
     runs: dict[int, DigestRun] = {}
 
     def run_for(digest_id: int) -> DigestRun:
@@ -90,7 +96,7 @@ def run_worker(
     with heartbeat(engine, owner, lease, utc_now):
         while not stop.is_set():
             report = deliver(
-                engine, batches, compose, connector, mailbox, owner, settings, utc_now,
+                engine, batches, compose, connector, verp, owner, settings, utc_now,
                 stop=stop, ticks=ticks,
             )  # fmt: skip
             for name in ("sent", "failed", "deferred", "skipped", "bounced", "lost"):
