@@ -85,6 +85,8 @@ class DeliverySettings(NamedTuple):
     retries: int  # tries of one message in one run before it waits for the next run
     backoff: float  # seconds before the second try, doubling after
     bounce_limit: int  # hard failures before a subscriber is marked bounced
+    soft_bounce_limit: int  # soft bounces within soft_bounce_days that suppress
+    soft_bounce_days: int
     return_path: str  # the envelope sender pattern: {token} names the delivery (VERP)
     lease_seconds: int
 

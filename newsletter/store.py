@@ -35,8 +35,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 
+from newsletter.statuses import LEFT
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -111,6 +112,20 @@ deliveries = Table(
     Column("sent_at", UtcDateTime),
     Column("lease_owner", String(200)),
     Column("lease_expires", UtcDateTime),
+)
+
+bounce_events = Table(
+    "bounce_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id")),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id")),
+    Column("status", String(16), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("outcome", String(32), nullable=False, default=""),
+    Column("received_at", UtcDateTime, nullable=False),
 )
 
 
@@ -235,7 +250,7 @@ def insert_subscriber(
     }
     if status == "confirmed":
         values["confirmed_at"] = now
-    if status in ("unsubscribed", "bounced"):
+    if status in LEFT:
         values["unsubscribed_at"] = now
     new_id = inserted_id(connection.execute(insert(subscribers).values(**values)))
     rows = [{"subscriber_id": new_id, "category": c} for c in sorted(set(categories))]
@@ -249,7 +264,7 @@ def set_status(engine: Engine, email: str, status: str, now: datetime) -> bool:
     values: dict[str, Any] = {"status": status}
     if status == "confirmed":
         values["confirmed_at"] = now
-    elif status in ("unsubscribed", "bounced"):
+    elif status in LEFT:
         values["unsubscribed_at"] = now
         values["version"] = subscribers.c.version + 1  # older confirmation links: void
     with engine.begin() as connection:

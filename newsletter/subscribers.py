@@ -12,8 +12,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, select
 
 from feeds.text import slugify
+from newsletter.statuses import LEFT, STATUSES
 from newsletter.store import (
-    STATUSES,
     Subscriber,
     find_subscriber,
     insert_subscriber,
@@ -75,7 +75,7 @@ def add(
     address = normalise_email(email)
     existing = find_subscriber(engine, address)
     if existing is not None:
-        outcome = "refused" if existing.status in ("unsubscribed", "bounced") else "exists"
+        outcome = "refused" if existing.status in LEFT else "exists"
         if outcome == "exists" and confirmed and existing.status == "pending":
             set_status(engine, address, "confirmed", now)
             return Added(address, "confirmed", "confirmed")

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from email.utils import getaddresses
+from typing import TYPE_CHECKING
 
-from newsletter.tokens import Signer, TokenError
+if TYPE_CHECKING:  # press.config needs only default_pattern: no itsdangerous at start-up
+    from newsletter.tokens import Signer
 
 PURPOSE = "bounce"
 
@@ -37,6 +39,8 @@ def delivery_of(addresses: str | list[str], pattern: str, signer: Signer) -> int
     """The delivery a bounce was sent back for, from the addresses it came to (the
     envelope recipient, or headers like Delivered-To and To); None when none of them is
     a return path press made (a forged token, or mail to another address)."""
+    from newsletter.tokens import TokenError
+
     if "{token}" not in pattern:
         return None
     found = _matcher(pattern)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from newsletter.statuses import LEFT
 from newsletter.store import (
     Subscriber,
     find_subscriber,
@@ -24,7 +25,7 @@ from newsletter.tokens import TokenError, link_subject, read_link_subject
 from newsletter.web_pages import Pages
 
 ONE_CLICK = [("List-Unsubscribe", "One-Click")]
-GONE = ("unsubscribed", "bounced")
+GONE = LEFT
 
 
 def leave_routes(pages: Pages) -> list[Route]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from feeds.counts import counted
+from newsletter.statuses import LEFT, STATUSES
 from press.clock import utc_now
 from press.config import DEFAULT_PATH, Config, ConfigError, load_config
 
@@ -445,7 +446,7 @@ def _set_status(config: Config, email: str, status: str) -> None:
     current = find_subscriber(engine, address)
     if current is None:
         raise click.ClickException(f"{address} is not a subscriber")
-    if status == "confirmed" and current.status in ("unsubscribed", "bounced"):
+    if status == "confirmed" and current.status in LEFT:
         raise click.ClickException(f"{address} is {current.status}: only they can subscribe again")
     set_status(engine, address, status, utc_now())
     click.echo(f"{address}: {status}")
@@ -454,7 +455,7 @@ def _set_status(config: Config, email: str, status: str) -> None:
 @subscribers.command("list")
 @click.option(
     "--status",
-    type=click.Choice(["pending", "confirmed", "unsubscribed", "bounced"]),
+    type=click.Choice(list(STATUSES)),
     help="Only this status.",
 )
 @click.option("--category", metavar="NAME", help="Only subscribers of this category.")
@@ -774,6 +775,74 @@ def new_post(
         click.edit(filename=str(path))
     else:
         click.echo("write the post below its front matter, then press publish")
+
+
+@main.group()
+def bounces() -> None:
+    """Bounces and complaints that come back after a send: each handled once."""
+
+
+@bounces.command(
+    "pipe",
+    epilog="""\b
+For a mail server's pipe transport, one message on standard input. Postfix:
+  # master.cf
+  press-bounces unix - n n - - pipe
+    user=press argv=/srv/blog/.venv/bin/press -c /srv/blog/press.toml
+    bounces pipe --to ${recipient}
+  # transport_maps: bounces@example.com press-bounces:  (recipient_delimiter = +)
+Exit status 75 (try again later) when the database cannot be reached.""",
+)
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    metavar="ADDRESS",
+    envvar="RECIPIENT",
+    help="The address the message came to (the envelope recipient); repeatable.",
+)
+@pass_context
+def bounces_pipe(obj: Context, recipients: tuple[str, ...]) -> None:
+    """Read one returned message from standard input and act on it."""
+    report = _handle_bounces(obj, iter([(sys.stdin.buffer.read(), tuple(recipients))]))
+    click.echo(report.summary())
+
+
+@bounces.command(
+    "read",
+    epilog="""\b
+Examples:
+  press bounces read ~/Maildir/.Bounces     # a Maildir (cur/ and new/)
+  press bounces read /var/mail/bounces      # an mbox file
+Each message is handled once, however often the mailbox is read; it is left as it is.""",
+)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@pass_context
+def bounces_read(obj: Context, path: Path) -> None:
+    """Read every message of a Maildir or mbox of returned mail and act on each."""
+    from press.bounces import mailbox_messages
+
+    try:
+        messages = mailbox_messages(path)
+        report = _handle_bounces(obj, messages)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(report.summary())
+
+
+def _handle_bounces(obj: Context, messages: Any) -> Any:
+    from sqlalchemy.exc import OperationalError
+
+    from press.bounces import handle_messages
+    from press.send import SendRefused
+
+    try:
+        return handle_messages(obj.config, messages)
+    except SendRefused as error:
+        raise click.ClickException(str(error)) from None
+    except OperationalError as error:  # the mail server keeps the message and tries again
+        click.echo(f"the database cannot be reached: {error.orig}", err=True)
+        sys.exit(UNAVAILABLE)
 
 
 @main.group("import")

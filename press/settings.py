@@ -371,6 +371,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "delivery",
+        "soft_bounce_limit",
+        5,
+        positive,
+        "Soft bounces (4.x.x, reported after the send) within soft_bounce_days that suppress.",
+    ),
+    Setting(
+        "delivery",
+        "soft_bounce_days",
+        30,
+        positive,
+        "The window, in days, in which soft bounces are counted.",
+    ),
+    Setting(
+        "delivery",
         "return_path",
         "",
         return_path,
