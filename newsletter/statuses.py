@@ -4,3 +4,4 @@ from __future__ import annotations
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained")
 LEFT = ("unsubscribed", "bounced", "complained")  # left, or suppressed: never mailed again
+SUPPRESSED = ("bounced", "complained")  # not even a confirmation link goes to these

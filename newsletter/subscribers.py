@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, select
 
 from feeds.text import slugify
-from newsletter.statuses import LEFT, STATUSES
+from newsletter.statuses import LEFT, STATUSES, SUPPRESSED
 from newsletter.store import (
     Subscriber,
     find_subscriber,
@@ -90,13 +90,14 @@ def request_subscription(
     engine: Engine, email: str, categories: Iterable[str], now: datetime
 ) -> Subscriber | None:
     """Someone asked on the form: the subscriber to send a confirmation link to (added as
-    pending if new), or None when the address is already confirmed (no mail at all)."""
+    pending if new), or None when no mail may go: the address is confirmed already, or
+    suppressed (it bounced, or its owner complained: ``press subscribers`` can tell)."""
     existing = find_subscriber(engine, email)
     if existing is None:
         with engine.begin() as connection:
             insert_subscriber(connection, email, "pending", category_slugs(categories), "web", now)
         existing = find_subscriber(engine, email)
-    if existing is None or existing.status == "confirmed":
+    if existing is None or existing.status in ("confirmed", *SUPPRESSED):
         return None
     return existing
 

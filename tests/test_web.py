@@ -454,3 +454,22 @@ def test_a_feed_opened_in_a_browser_reads_as_a_page(project: Path, golden: Any) 
         plain = b"\n".join(line for line in styled.split(b"\n") if b"xml-stylesheet" not in line)
         assert plain != styled
         assert feedparser.parse(styled) == feedparser.parse(plain)
+
+
+def test_a_suppressed_address_gets_no_confirmation_and_the_same_answer(project: Path) -> None:
+    from newsletter.store import set_status
+    from newsletter.subscribers import add
+
+    config = make_config(project)
+    engine = open_store(config)
+    for email, status in (("gone@example.com", "bounced"), ("spam@example.com", "complained")):
+        add(engine, email, ["China-Russia"], "test", NOW, confirmed=True)
+        assert set_status(engine, email, status, NOW)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        bodies = [
+            subscribe(client, email).text.replace(email, "EMAIL")
+            for email in ("new@example.com", "gone@example.com", "spam@example.com")
+        ]
+    assert bodies[0] == bodies[1] == bodies[2]  # nobody learns who is suppressed
+    outbox = sorted(p.name for p in (project / "var" / "outbox").iterdir())
+    assert outbox == ["confirm-new@example.com.eml"]  # never mailed: not even a link
