@@ -178,6 +178,11 @@ def _count(
         over = subscribers.c.hard_bounces >= rules.hard_limit
     else:
         since = now - timedelta(days=rules.soft_days)
+        confirmed = connection.execute(
+            select(subscribers.c.confirmed_at).where(subscribers.c.id == subscriber_id)
+        ).scalar()
+        if confirmed is not None:  # reactivated: what bounced before does not count
+            since = max(since, confirmed)
         soft = connection.execute(
             select(func.count())
             .select_from(bounce_events)

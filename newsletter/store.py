@@ -259,6 +259,18 @@ def insert_subscriber(
     return new_id
 
 
+def reactivate(engine: Engine, email: str, now: datetime) -> bool:
+    """A suppressed address mailed again: confirmed from ``now``, its bounce count
+    cleared (soft bounces count only since it was confirmed: ``bounce_store``)."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(subscribers)
+            .where(subscribers.c.email == email)
+            .values(status="confirmed", confirmed_at=now, unsubscribed_at=None, hard_bounces=0)
+        )
+    return bool(result.rowcount)
+
+
 def set_status(engine: Engine, email: str, status: str, now: datetime) -> bool:
     """Move a subscriber to ``confirmed`` or ``unsubscribed``; False if there is none."""
     values: dict[str, Any] = {"status": status}

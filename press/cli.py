@@ -845,6 +845,65 @@ def _handle_bounces(obj: Context, messages: Any) -> Any:
         sys.exit(UNAVAILABLE)
 
 
+@main.command(
+    "report",
+    epilog="""\b
+Examples:
+  press report                          # the latest digest
+  press report 2022-W37-china-russia --json""",
+)
+@click.argument("digest", required=False, metavar="[DIGEST]")
+@click.option("--json", "as_json", is_flag=True, help="As JSON, for a script.")
+@pass_context
+def report_command(obj: Context, digest: str | None, as_json: bool) -> None:
+    """What became of a digest: sent, failed, bounced later, complained, left since."""
+    import json
+
+    from newsletter.ledger import find_digest
+    from newsletter.report import digest_report, latest_digest
+    from press.mail import open_store
+
+    engine = open_store(obj.config)
+    key = digest or latest_digest(engine)
+    record = find_digest(engine, key) if key else None
+    if record is None:
+        raise click.ClickException(
+            f"no digest {key} in the ledger" if key else "no digest has been sent yet"
+        )
+    found = digest_report(engine, record)
+    click.echo(json.dumps(found.as_json(), indent=2) if as_json else found.table())
+
+
+@subscribers.command("reactivate")
+@click.argument("email")
+@click.option(
+    "--despite-complaint",
+    is_flag=True,
+    help="Also for an address whose owner complained (only on their own word).",
+)
+@pass_context
+def subscribers_reactivate(obj: Context, email: str, despite_complaint: bool) -> None:
+    """Mail a bounced address again (its owner fixed their mailbox)."""
+    from newsletter.store import find_subscriber, reactivate
+    from newsletter.subscribers import InvalidEmail, normalise_email
+    from press.mail import open_store
+
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as error:
+        raise click.BadParameter(str(error), param_hint="EMAIL") from None
+    engine = open_store(obj.config)
+    current = find_subscriber(engine, address)
+    if current is None:
+        raise click.ClickException(f"{address} is not a subscriber")
+    allowed = ("bounced", "complained") if despite_complaint else ("bounced",)
+    if current.status not in allowed:
+        hint = "; --despite-complaint if they asked you" if current.status == "complained" else ""
+        raise click.ClickException(f"{address} is {current.status}, not bounced{hint}")
+    reactivate(engine, address, utc_now())
+    click.echo(f"{address}: confirmed again (bounce counts cleared)")
+
+
 @main.group("import")
 def import_group() -> None:
     """Bring posts in from another platform."""

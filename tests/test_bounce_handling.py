@@ -239,3 +239,49 @@ def test_the_migration_keeps_every_subscriber(database_url: str) -> None:
         ]  # fmt: skip
         connection.execute(text("UPDATE subscribers SET status = 'complained' WHERE id = 2"))
     engine.dispose()
+
+
+def test_the_report_of_a_digest_reads_the_ledger(project: Path, database_url: str) -> None:
+    import json
+
+    from newsletter.store import set_status
+
+    config, paths = sent(project, database_url, "bounce_limit = 1\n")
+    emails = sorted(paths)
+    press(project, "bounces", "pipe", stdin=bounce("outlook-hard.eml", paths[emails[0]]))
+    press(project, "bounces", "pipe", stdin=bounce("yahoo-soft.eml", paths[emails[1]]))
+    press(project, "bounces", "pipe", stdin=bounce("arf-complaint.eml", paths[emails[2]]))
+    from datetime import UTC, datetime
+
+    set_status(open_store(config), emails[3], "unsubscribed", datetime.now(UTC))
+    result = press(project, "report", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["digest"] == "2022-W37-china-russia"
+    assert {k: data[k] for k in ("recipients", "sent", "failed", "bounced_hard",
+            "bounced_soft", "complained", "unsubscribed", "delivered")} == {
+        "recipients": 5, "sent": 5, "failed": 0, "bounced_hard": 1, "bounced_soft": 1,
+        "complained": 1, "unsubscribed": 1, "delivered": 3,
+    }  # fmt: skip
+    assert data["rates"]["complained"] == 0.2
+    table = press(project, "report", "2022-W37-china-russia").stdout
+    assert "bounced later, hard" in table and "20.00% of sent" in table
+    missing = press(project, "report", "2022-W01-trade")
+    assert missing.returncode == 1 and "no digest 2022-W01-trade in the ledger" in missing.stderr
+
+
+def test_reactivate_mails_a_fixed_mailbox_again(project: Path, database_url: str) -> None:
+    config, paths = sent(project, database_url, "bounce_limit = 1\nsoft_bounce_limit = 2\n")
+    emails = sorted(paths)
+    press(project, "bounces", "pipe", stdin=bounce("gmail-hard.eml", paths[emails[0]]))
+    press(project, "bounces", "pipe", stdin=bounce("arf-complaint.eml", paths[emails[1]]))
+    assert status(config, emails[0]) == "bounced"
+    done = press(project, "subscribers", "reactivate", emails[0])
+    assert done.returncode == 0 and status(config, emails[0]) == "confirmed"
+    refused = press(project, "subscribers", "reactivate", emails[1])
+    assert refused.returncode == 1 and "--despite-complaint" in refused.stderr
+    assert status(config, emails[1]) == "complained"
+    forced = press(project, "subscribers", "reactivate", emails[1], "--despite-complaint")
+    assert forced.returncode == 0 and status(config, emails[1]) == "confirmed"
+    not_bounced = press(project, "subscribers", "reactivate", emails[2])
+    assert not_bounced.returncode == 1 and "is confirmed, not bounced" in not_bounced.stderr
