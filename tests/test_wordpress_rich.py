@@ -174,6 +174,7 @@ def test_the_measure_finds_a_loss() -> None:
     assert export["cells"] - rendered["cells"] == Counter({"a": 1})
 
 
+@pytest.mark.slow  # Chromium, three times
 @pytest.mark.parametrize(
     "name", ["trade-in-tables", "listen-and-watch", "code-terms-and-addresses"]
 )
