@@ -809,6 +809,35 @@ def bounces_pipe(obj: Context, recipients: tuple[str, ...]) -> None:
 
 
 @bounces.command(
+    "receive",
+    epilog="""\b
+An SMTP listener for the mail server to hand returned mail to. Postfix:
+  # transport_maps: bounces@example.com smtp:[127.0.0.1]:8025  (recipient_delimiter = +)
+A message is answered 250 once handled, 451 (try again) when the database is away.
+Stops on SIGTERM or Ctrl-C and prints what came.""",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8025, show_default=True, type=int, help="The port.")
+@pass_context
+def bounces_receive(obj: Context, host: str, port: int) -> None:
+    """Take returned mail over SMTP and act on each message as it comes."""
+    import logging
+
+    from press.bounce_server import receive
+    from press.send import SendRefused
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("press").setLevel(logging.INFO)  # a line a message; not aiosmtpd's
+    try:
+        summary = receive(obj.config, host, port)
+    except SendRefused as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    click.echo(summary)
+
+
+@bounces.command(
     "read",
     epilog="""\b
 Examples:

@@ -313,3 +313,53 @@ def test_reactivate_mails_a_fixed_mailbox_again(project: Path, database_url: str
     assert forced.returncode == 0 and status(config, emails[1]) == "confirmed"
     not_bounced = press(project, "subscribers", "reactivate", emails[2])
     assert not_bounced.returncode == 1 and "is confirmed, not bounced" in not_bounced.stderr
+
+
+def test_bounces_received_over_smtp_are_handled_before_the_answer(
+    project: Path, database_url: str
+) -> None:
+    import smtplib
+
+    from tests.servers import free_port
+
+    config, paths = sent(project, database_url, "bounce_limit = 1\n")
+    victim = "reader00000@example.com"
+    port = free_port()
+    environment = {**os.environ, "PRESS_SECRET_KEY": KEY}
+    listener = subprocess.Popen(
+        [PRESS, "bounces", "receive", "--port", str(port)], cwd=project, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # until it listens
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                break
+            except OSError:
+                assert listener.poll() is None, listener.communicate()
+                assert time.monotonic() < deadline, "the listener did not start"
+                time.sleep(0.1)
+        with client:
+            data = bounce("postfix-hard.eml", paths[victim]).replace(b"\n", b"\r\n")
+            # The mail server hands it on as it came: to the return path, from <>.
+            refused = client.sendmail("", [paths[victim]], data)
+            assert refused == {}
+            assert status(config, victim) == "bounced"  # handled before the 250
+            client.sendmail("", [paths[victim]], data)  # sent again: nothing more
+            vacation = bounce("vacation.eml", paths["reader00001@example.com"])
+            vacation = vacation.replace(b"\n", b"\r\n")
+            client.sendmail("", ["bounces@chinabystander.com"], vacation)
+    finally:
+        listener.send_signal(signal.SIGTERM)
+        out, err = listener.communicate(timeout=30)
+    assert listener.returncode == 0, err
+    assert out.strip() == (
+        "read 3 messages: 1 hard bounce, 1 auto-reply; 1 now bounced, 1 handled before"
+    )
+    lines = [line for line in err.splitlines() if not line.startswith("press bounces receive")]
+    assert [line.split(" (")[0] for line in lines] == [
+        "hard: bounced",
+        "hard: duplicate",
+        "auto-reply: ignored",
+    ]  # a line a message handled, for the log
