@@ -8,6 +8,8 @@ handled or not at all, and handling it again changes nothing.
 - A soft bounce counts within ``delivery.soft_bounce_days``: ``soft_bounce_limit`` of
   them in that window suppress the address.
 - A complaint suppresses at once (status ``complained``): that person asked for no more.
+- Mail to a subscriber's own unsubscribe address (List-Unsubscribe's ``mailto:``)
+  unsubscribes them, as the link does.
 - Anything else (an auto-reply, a delay notice, mail naming no delivery press sent) is
   recorded and changes nothing.
 """
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 OUTCOMES = (
     "bounced",  # this made the address bounced
     "complained",  # a complaint: the address is suppressed
+    "unsubscribed",  # mail to the subscriber's own unsubscribe address
     "counted",  # a bounce, counted; the address is still mailed
     "ignored",  # an auto-reply, a delay notice or other mail: nothing to do
     "unknown",  # names no delivery press sent (a forged or foreign address)
@@ -69,6 +72,7 @@ class BounceReport:
             "hard": ("hard bounce", "hard bounces"),
             "soft": ("soft bounce", "soft bounces"),
             "complaint": ("complaint", "complaints"),
+            "unsubscribe": ("unsubscribe by email", "unsubscribes by email"),
             "delayed": ("delay notice", "delay notices"),
             "auto-reply": ("auto-reply", "auto-replies"),
             "unrelated": ("other", "other"),
@@ -83,6 +87,7 @@ class BounceReport:
             for name, text in (
                 ("bounced", "now bounced"),
                 ("complained", "unsubscribed for complaining"),
+                ("unsubscribed", "unsubscribed"),
                 ("unknown", "naming no delivery press sent (ignored)"),
                 ("duplicate", "handled before"),
             )
@@ -102,7 +107,7 @@ def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) 
     """Act on one message's verdict, once; returns the outcome (one of ``OUTCOMES``)."""
     try:
         with engine.begin() as connection:
-            subscriber_id = None
+            subscriber_id = verdict.subscriber_id
             if verdict.delivery_id is not None:
                 subscriber_id = connection.execute(
                     select(deliveries.c.subscriber_id).where(deliveries.c.id == verdict.delivery_id)
@@ -126,6 +131,19 @@ def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) 
                     update(bounce_events)
                     .where(bounce_events.c.id == event.inserted_primary_key[0])  # type: ignore[index]
                     .values(outcome=outcome)
+                )
+            elif outcome == "unsubscribed" and subscriber_id is not None:
+                connection.execute(
+                    update(subscribers)
+                    .where(
+                        subscribers.c.id == subscriber_id,
+                        subscribers.c.status.in_(("confirmed", "pending")),
+                    )
+                    .values(
+                        status="unsubscribed",
+                        unsubscribed_at=now,
+                        version=subscribers.c.version + 1,
+                    )
                 )
             elif outcome == "complained" and subscriber_id is not None:
                 connection.execute(
@@ -162,7 +180,7 @@ def _outcome(verdict: Verdict, subscriber_id: int | None) -> str:
         return "ignored"
     if subscriber_id is None:
         return "unknown"
-    return "complained" if verdict.kind == "complaint" else "counted"
+    return {"complaint": "complained", "unsubscribe": "unsubscribed"}.get(verdict.kind, "counted")
 
 
 def _count(

@@ -31,9 +31,9 @@ from email.message import Message
 from email.utils import getaddresses
 
 from newsletter.tokens import Signer
-from newsletter.verp import delivery_of
+from newsletter.verp import UNSUBSCRIBE, delivery_of
 
-KINDS = ("hard", "soft", "complaint", "delayed", "auto-reply", "unrelated")
+KINDS = ("hard", "soft", "complaint", "unsubscribe", "delayed", "auto-reply", "unrelated")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _AUTO_SUBJECT = re.compile(
     r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|"
@@ -53,19 +53,27 @@ class Verdict:
     recipients: tuple[str, ...] = ()  # the addresses that failed, or complained
     status: str = ""  # the enhanced status code, 5.1.1
     detail: str = ""  # the diagnostic, or the feedback type
+    subscriber_id: int | None = None  # for "unsubscribe": whose address it came to
 
     @property
     def counts(self) -> bool:
-        """Whether press acts on it (a bounce or a complaint)."""
-        return self.kind in ("hard", "soft", "complaint")
+        """Whether press acts on it (a bounce, a complaint, an unsubscribe)."""
+        return self.kind in ("hard", "soft", "complaint", "unsubscribe")
 
 
 def read_message(
-    data: bytes, signer: Signer, pattern: str, envelope_to: tuple[str, ...] = ()
+    data: bytes,
+    signer: Signer,
+    pattern: str,
+    envelope_to: tuple[str, ...] = (),
+    unsubscribe: str = "",
 ) -> Verdict:
     """The verdict on one message; ``envelope_to``: the addresses the mail server says it
-    was for (an LMTP/SMTP ``RCPT TO`` or a pipe's recipient), ``pattern`` the return
-    path pattern (``delivery.return_path``)."""
+    was for (an SMTP ``RCPT TO`` or a pipe's recipient), ``pattern`` the return path
+    pattern (``delivery.return_path``), ``unsubscribe`` List-Unsubscribe's
+    (``delivery.unsubscribe_address``): mail to a subscriber's own one (RFC 8058's
+    ``mailto:``, what a mail client sends when its reader clicks "unsubscribe") is an
+    unsubscribe."""
     message = message_from_bytes(data, policy=policy.compat32)
     key = _key(message, data)
     to = [*envelope_to, *_headers(message, "Delivered-To", "X-Original-To", "Envelope-To", "To")]
@@ -73,6 +81,10 @@ def read_message(
     def find(addresses: list[str]) -> int | None:
         return delivery_of(addresses, pattern, signer)
 
+    if unsubscribe:
+        leaving = delivery_of(to, unsubscribe, signer, UNSUBSCRIBE)
+        if leaving is not None:
+            return Verdict("unsubscribe", key, subscriber_id=leaving)
     delivery = find(to)
     report_type = (message.get_param("report-type") or "") if message.is_multipart() else ""
     content = message.get_content_type()

@@ -88,6 +88,7 @@ class DeliverySettings(NamedTuple):
     soft_bounce_limit: int  # soft bounces within soft_bounce_days that suppress
     soft_bounce_days: int
     return_path: str  # the envelope sender pattern: {token} names the delivery (VERP)
+    unsubscribe_address: str  # List-Unsubscribe's mailto: {token} names the subscriber
     lease_seconds: int
 
     @property

@@ -19,15 +19,19 @@ if TYPE_CHECKING:  # press.config needs only default_pattern: no itsdangerous at
 PURPOSE = "bounce"
 
 
-def default_pattern(sender: str) -> str:
-    """``bounces+{token}@<the sender's domain>``."""
+UNSUBSCRIBE = "unsubscribe"  # the purpose of List-Unsubscribe's address: a subscriber id
+
+
+def default_pattern(sender: str, local: str = "bounces") -> str:
+    """``bounces+{token}@<the sender's domain>`` (or ``unsubscribe+…``)."""
     domain = sender.rpartition("@")[2] or "localhost"
-    return f"bounces+{{token}}@{domain}"
+    return f"{local}+{{token}}@{domain}"
 
 
-def return_path(pattern: str, signer: Signer, delivery_id: int) -> str:
-    """The envelope sender (``MAIL FROM``) of one delivery."""
-    return pattern.replace("{token}", signer.address_token(PURPOSE, delivery_id))
+def return_path(pattern: str, signer: Signer, delivery_id: int, purpose: str = PURPOSE) -> str:
+    """The envelope sender (``MAIL FROM``) of one delivery; with ``purpose``
+    ``UNSUBSCRIBE``, a subscriber's own unsubscribe address."""
+    return pattern.replace("{token}", signer.address_token(purpose, delivery_id))
 
 
 def _matcher(pattern: str) -> re.Pattern[str]:
@@ -35,10 +39,13 @@ def _matcher(pattern: str) -> re.Pattern[str]:
     return re.compile(re.escape(before) + r"([0-9]+-[a-z2-7]{16})" + re.escape(after) + r"\Z")
 
 
-def delivery_of(addresses: str | list[str], pattern: str, signer: Signer) -> int | None:
+def delivery_of(
+    addresses: str | list[str], pattern: str, signer: Signer, purpose: str = PURPOSE
+) -> int | None:
     """The delivery a bounce was sent back for, from the addresses it came to (the
     envelope recipient, or headers like Delivered-To and To); None when none of them is
-    a return path press made (a forged token, or mail to another address)."""
+    a return path press made (a forged token, or mail to another address). With
+    ``purpose`` ``UNSUBSCRIBE``: the subscriber whose unsubscribe address it came to."""
     from newsletter.tokens import TokenError
 
     if "{token}" not in pattern:
@@ -49,7 +56,7 @@ def delivery_of(addresses: str | list[str], pattern: str, signer: Signer) -> int
         match = found.match(address.strip().lower())
         if match:
             try:
-                return signer.read_address_token(PURPOSE, match.group(1))
+                return signer.read_address_token(purpose, match.group(1))
             except TokenError:
                 continue
     return None

@@ -34,6 +34,7 @@ class BounceHandler:
         self.signer = real_signer(config)
         self.engine = open_store(config)
         self.pattern = config.delivery.return_path
+        self.unsubscribe = config.delivery.unsubscribe_address
         self.rules = rules(config)
         self.report = BounceReport()
 
@@ -45,7 +46,7 @@ class BounceHandler:
             data = data.encode("utf-8", "surrogateescape")
         to = tuple(str(address) for address in envelope.rcpt_tos)
         try:
-            verdict = read_message(data, self.signer, self.pattern, to)
+            verdict = read_message(data, self.signer, self.pattern, to, self.unsubscribe)
             outcome = await asyncio.get_running_loop().run_in_executor(
                 None, handle, self.engine, verdict, self.rules, utc_now()
             )

@@ -27,11 +27,11 @@ def handle_messages(
     """Read and act on each message, ``(bytes, envelope recipients)``, one at a time."""
     signer = real_signer(config)
     engine = open_store(config)
-    pattern = config.delivery.return_path
+    pattern, unsubscribe = config.delivery.return_path, config.delivery.unsubscribe_address
     found = rules(config)
     report = BounceReport()
     for data, to in messages:
-        verdict = read_message(data, signer, pattern, to)
+        verdict = read_message(data, signer, pattern, to, unsubscribe)
         reached("bounces:read")  # a test may kill here: before the message's transaction
         report.add(verdict, handle(engine, verdict, found, utc_now()))
         reached("bounces:handled")  # and here, after it

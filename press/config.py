@@ -141,9 +141,11 @@ def load_config(
         newsletter = newsletter._replace(sender=f"{site.title} <newsletter@{site.domain}>")
         sections["newsletter"] = newsletter
     delivery = sections["delivery"]
-    if not delivery.return_path:  # bounces+{token}@ the sender's domain
-        pattern = default_pattern(parseaddr(newsletter.sender)[1])
-        sections["delivery"] = delivery._replace(return_path=pattern)
+    mailbox = parseaddr(newsletter.sender)[1]
+    sections["delivery"] = delivery._replace(  # bounces+{token}@, unsubscribe+{token}@
+        return_path=delivery.return_path or default_pattern(mailbox),
+        unsubscribe_address=delivery.unsubscribe_address or default_pattern(mailbox, "unsubscribe"),
+    )
     # Comment links point at the post pages: without pages, there are none.
     comments = values["pages.comments"] if values["pages.enabled"] else "off"
     to = values["pages.comments_to"] or newsletter.reply_to or newsletter.sender

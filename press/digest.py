@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 from pathlib import Path
 
 from feeds.model import Post
@@ -19,6 +17,7 @@ from newsletter.model import Digest, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
 from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer, link_subject
+from newsletter.verp import UNSUBSCRIBE, return_path
 from press.config import Config
 from press.content import load_posts
 from press.incremental import open_cache
@@ -53,23 +52,18 @@ def choose_digest(
     return select_week(posts, chosen, wanted, zone)
 
 
-@functools.lru_cache(maxsize=8)
-def _mailbox(address: str) -> str:
-    """The bare address of ``Name <address>`` (asked once a recipient: kept)."""
-    return parseaddr(address)[1]
-
-
 def recipient_for(config: Config, signer: Signer, email: str, subscriber_id: int) -> Recipient:
     """A recipient with their own signed unsubscribe and preferences links (which name
     the subscriber by id, never by address)."""
     site = config.site
-    mailbox = _mailbox(config.newsletter.sender)
     subject = link_subject(subscriber_id)
+    pattern = config.delivery.unsubscribe_address
+    address = return_path(pattern, signer, subscriber_id, UNSUBSCRIBE)  # theirs alone
     return Recipient(
         email=email,
         unsubscribe_url=site.absolute(f"/unsubscribe/{signer.sign('unsubscribe', subject)}"),
         preferences_url=site.absolute(f"/preferences/{signer.sign('preferences', subject)}"),
-        unsubscribe_mailto=f"mailto:{mailbox}?subject=unsubscribe",
+        unsubscribe_mailto=f"mailto:{address}?subject=unsubscribe",
     )
 
 

@@ -393,6 +393,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "delivery",
+        "unsubscribe_address",
+        "",
+        return_path,
+        "The mailto: of List-Unsubscribe, {token} naming the subscriber, read by press"
+        " bounces; empty: unsubscribe+{token}@ the sender's domain.",
+    ),
+    Setting(
+        "delivery",
         "lease_seconds",
         120,
         positive,

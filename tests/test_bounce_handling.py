@@ -363,3 +363,36 @@ def test_bounces_received_over_smtp_are_handled_before_the_answer(
         "hard: duplicate",
         "auto-reply: ignored",
     ]  # a line a message handled, for the log
+
+
+def test_mail_to_a_readers_own_unsubscribe_address_unsubscribes_them(
+    project: Path, database_url: str
+) -> None:
+    from email import message_from_bytes
+
+    with smtp_server() as server:
+        config = configure(project, server.url, "", database_url)
+        subscribe(config, 3)
+        send_w37(config)
+        headers = {
+            m.recipients[0]: message_from_bytes(m.data)["List-Unsubscribe"]
+            for m in server.handler.received
+        }
+    leaving = "reader00002@example.com"
+    mailto = headers[leaving].split("<mailto:", 1)[1].split("?", 1)[0]
+    assert len({h.split("<mailto:")[1] for h in headers.values()}) == 3  # one each
+    # What Gmail sends when its reader clicks "Unsubscribe": from them, to that address.
+    request = (
+        f"From: <{leaving}>\nTo: <{mailto}>\nSubject: unsubscribe\n"
+        "Message-ID: <unsub-1@mail.gmail.com>\n\nThis message was automatically generated.\n"
+    ).encode()
+    result = press(project, "bounces", "pipe", "--to", mailto, stdin=request)
+    assert result.stdout.strip() == "read 1 message: 1 unsubscribe by email; 1 unsubscribed"
+    assert status(config, leaving) == "unsubscribed"
+    assert [status(config, e) for e in headers if e != leaving] == ["confirmed", "confirmed"]
+    # Another reader's number with this one's signature is no address press made.
+    number = mailto.split("@")[0].removeprefix("unsubscribe+").split("-")[0]
+    forged = mailto.replace(f"+{number}-", f"+{int(number) + 1}-")
+    other = request.replace(mailto.encode(), forged.encode()).replace(b"unsub-1", b"unsub-2")
+    press(project, "bounces", "pipe", "--to", forged, stdin=other)
+    assert [status(config, e) for e in headers if e != leaving] == ["confirmed", "confirmed"]
