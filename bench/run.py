@@ -299,18 +299,73 @@ def workers_bench(workers: list[int], messages: int, work: Path, postgres: str) 
         sink.wait()
 
 
+BOUNCE_KEY = "bench secret key, long enough to sign with"
+
+
+def bounces_bench(count: int, runs: int, work: Path) -> None:
+    """``press bounces read`` on a Maildir of ``count`` messages for real deliveries:
+    a third hard bounces (RFC 3464), a third soft, a third auto-replies; then read again
+    (every one handled before)."""
+    import mailbox
+
+    from sqlalchemy import create_engine, text
+
+    sys.path.insert(0, str(ROOT))
+    from newsletter.tokens import Signer
+    from newsletter.verp import return_path
+
+    print(f"\n## Bounce handling (press bounces read, a Maildir of {count:,}, SQLite)\n")
+    row("messages", "first read", "per second", "peak", "read again", "per second")
+    row(*["---"] * 6)
+    firsts, agains, peak = [], [], 0
+    for run_number in range(runs):
+        site = work / f"bounces-{run_number}"
+        shutil.rmtree(site, ignore_errors=True)
+        shutil.copytree(ROOT / "posts", site / "posts")
+        shutil.copy(ROOT / "press.toml", site / "press.toml")
+        env = {"PRESS_SECRET_KEY": BOUNCE_KEY}
+        emails = "email\n" + "".join(f"reader{n:06}@example.com\n" for n in range(count))
+        (site / "readers.csv").write_text(emails)
+        run([PRESS, "subscribers", "import", "readers.csv"], site, env)
+        run([PRESS, "digest", "--week", "2022-W37", "--send", "--queue-only"], site, env)
+        engine = create_engine(f"sqlite:///{site / 'var' / 'press.db'}")
+        with engine.connect() as connection:
+            ids = connection.execute(text("SELECT id FROM deliveries ORDER BY id")).scalars().all()
+        engine.dispose()
+        signer, pattern = Signer(BOUNCE_KEY), "bounces+{token}@chinabystander.com"
+        corpus = ROOT / "tests" / "data" / "bounces"
+        kinds = [(corpus / n).read_text() for n in ("postfix-hard.eml", "yahoo-soft.eml",
+                                                      "vacation.eml")]  # fmt: skip
+        box = mailbox.Maildir(str(site / "Maildir"), create=True)
+        for n, delivery in enumerate(ids):
+            text = kinds[n % 3].replace("__RETURN_PATH__", return_path(pattern, signer, delivery))
+            text = text.replace("__MESSAGE_ID__", f"<{n}@bench>")
+            text = text.replace("Message-I", f"X-Bench: {n}\nMessage-I", 1)
+            box.add(text.replace("<bounce-", f"<bounce-{n}-").replace("<2022", f"<{n}.2022")
+                    .replace("<vacation-", f"<vacation-{n}-").encode())  # fmt: skip
+        box.close()
+        seconds, memory = run([PRESS, "bounces", "read", "Maildir"], site, env)
+        firsts.append(seconds)
+        peak = max(peak, memory)
+        agains.append(run([PRESS, "bounces", "read", "Maildir"], site, env)[0])
+    first, again = statistics.median(firsts), statistics.median(agains)
+    row(f"{count:,}", f"{first:.1f} s", f"{count / first:,.0f}", f"{peak} MB", f"{again:.1f} s",
+        f"{count / again:,.0f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--subscribers", default="10000,100000")
-    parser.add_argument("--skip", default="", help="publish, render, send or workers")
+    parser.add_argument("--skip", default="", help="publish, render, send, workers or bounces")
     parser.add_argument("--render", default="10000", help="subscribers to render for")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument(
         "--processes", type=int, default=min(os.cpu_count() or 1, 4), help="delivery.processes"
     )
     parser.add_argument("--worker-messages", type=int, default=20_000)
+    parser.add_argument("--bounces", type=int, default=10_000, help="messages to read back")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     options = parser.parse_args()
     missing = [tool for tool in ("hugo", "smtp-sink", "smtp-source") if not shutil.which(tool)]
@@ -333,6 +388,8 @@ def main() -> None:
         if "workers" not in options.skip:
             counts = [int(n) for n in options.workers.split(",")]
             workers_bench(counts, options.worker_messages, work, options.postgres)
+        if "bounces" not in options.skip:
+            bounces_bench(options.bounces, options.runs, work)
 
 
 if __name__ == "__main__":

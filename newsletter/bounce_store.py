@@ -100,7 +100,11 @@ class BounceReport:
 
 
 def key_hash(verdict: Verdict) -> str:
-    return hashlib.sha256(verdict.key.encode("utf-8", "replace")).hexdigest()
+    return _hash(verdict.key)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
 
 
 def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) -> str:
@@ -168,9 +172,14 @@ def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) 
 
 
 def _duplicate(engine: Engine, verdict: Verdict) -> bool:
+    return handled_before(engine, verdict.key)
+
+
+def handled_before(engine: Engine, key: str) -> bool:
+    """Whether the message with this key (``bounces.message_key``) has been handled."""
     with engine.connect() as connection:
         found = connection.execute(
-            select(bounce_events.c.id).where(bounce_events.c.key_hash == key_hash(verdict))
+            select(bounce_events.c.id).where(bounce_events.c.key_hash == _hash(key))
         ).first()
     return found is not None
 

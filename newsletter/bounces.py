@@ -101,6 +101,14 @@ def read_message(
     return found
 
 
+def message_key(data: bytes) -> str:
+    """The key ``read_message`` gives the message (its Message-ID, or a hash of it), from
+    its headers alone: to skip a message handled before without reading it whole."""
+    from email.parser import BytesHeaderParser
+
+    return _key(BytesHeaderParser(policy=policy.compat32).parsebytes(data), data)
+
+
 def _key(message: Message, data: bytes) -> str:
     message_id = str(message.get("Message-ID", "")).strip()
     if message_id:

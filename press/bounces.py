@@ -7,8 +7,8 @@ import mailbox
 from collections.abc import Iterator
 from pathlib import Path
 
-from newsletter.bounce_store import BounceReport, BounceRules, handle
-from newsletter.bounces import read_message
+from newsletter.bounce_store import BounceReport, BounceRules, handle, handled_before
+from newsletter.bounces import Verdict, message_key, read_message
 from press.clock import utc_now
 from press.config import Config
 from press.faults import reached
@@ -31,6 +31,10 @@ def handle_messages(
     found = rules(config)
     report = BounceReport()
     for data, to in messages:
+        key = message_key(data)
+        if handled_before(engine, key):  # read again: known by its headers, not parsed
+            report.add(Verdict("unrelated", key), "duplicate")
+            continue
         verdict = read_message(data, signer, pattern, to, unsubscribe)
         reached("bounces:read")  # a test may kill here: before the message's transaction
         report.add(verdict, handle(engine, verdict, found, utc_now()))
