@@ -18,14 +18,15 @@ A bad entry is left out with a problem naming the file and its line; the others 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import yaml
 
 from feeds.errors import Problem
 from feeds.model import Comment, Site
 from feeds.text import plain_text
+
+if TYPE_CHECKING:
+    import yaml
 
 SUFFIX = ".comments.yaml"
 
@@ -37,6 +38,8 @@ def comments_path(post_path: str) -> str:
 
 def parse_comments(path: str, data: bytes, site: Site) -> tuple[tuple[Comment, ...], list[Problem]]:
     """The comments in ``data`` (the file ``path``), oldest first, and what was wrong."""
+    import yaml  # here: press.files names comments files without loading YAML
+
     problems: list[Problem] = []
     try:
         root = yaml.compose(data.decode("utf-8"), Loader=yaml.SafeLoader)
@@ -67,6 +70,8 @@ def _reason(error: Exception) -> str:
 
 
 def _comment(node: yaml.Node, number: int, line: int, site: Site) -> Comment:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         raise ValueError("expected 'key: value' lines")
     loader = yaml.SafeLoader("")

@@ -62,11 +62,11 @@ def sanitise_html(html: str, base_url: str | None = None) -> str:
 
 def _only_absolute_links(cleaned: str) -> bool:
     """Whether every ``href``, ``src`` and ``poster`` (the URLs nh3 resolves) in nh3's
-    output is plainly absolute. nh3 writes
-    each attribute as name="value" (a quote in it as &quot;), so a link not found here is
-    in no attribute; only the plainly absolute forms of ``_ABSOLUTE`` pass (nh3 would
-    leave them as they are): anything else, even absolute, is resolved by nh3 itself.
-    (str.find, not a regular expression: this is on every post's way.)"""
+    output is plainly absolute. nh3 writes each attribute as name="value" (a quote in it
+    as &quot;), so a link not found here is in no attribute; only the plainly absolute
+    forms of ``_ABSOLUTE`` pass (nh3 would leave them as they are): anything else, even
+    absolute, is resolved by nh3 itself. (str.find, not a regular expression: this is on
+    every post's way.)"""
     for marker in ('href="', 'src="', 'poster="'):
         start = cleaned.find(marker)
         while start != -1:

@@ -26,7 +26,6 @@ _ALLBLOCKS = (
 _TAG = re.compile(r"<[^>]*>")  # wp_replace_in_html_tags's idea of a tag, comments too
 _SHORTCODE = re.compile(r"\[(\w+)([^\]]*)\](?:(.*?)\[/\1\])?", re.DOTALL)
 _ATTRIBUTE = re.compile(r'(\w+)\s*=\s*"([^"]*)"|(\w+)\s*=\s*\'([^\']*)\'')
-_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _LINKED_IMG = re.compile(
     r"(<a\b[^>]*>\s*<img\b[^>]*>\s*</a>|<img\b[^>]*>)", re.IGNORECASE | re.DOTALL
 )
@@ -450,7 +449,7 @@ def convert(
         front.append(f"author: {yaml_text(author)}")
     # No comments: key: the comments file beside the post is its count, so the two
     # never disagree (delete a comment, or the file, and the count follows).
-    comments, _ = comments_file(item.comments, title, zone)
+    comments = comments_file(item.comments, title, zone)
     if item.guid:
         front.append(f"guid: {yaml_text(item.guid)}")
     excerpt = plain_text(html_module.unescape(item.excerpt))
@@ -476,10 +475,9 @@ def convert(
     return Converted(name, text, item.guid, draft, slug, key, comments)
 
 
-def comments_file(comments: list[WxrComment], title: str, zone: ZoneInfo) -> tuple[str, int]:
+def comments_file(comments: list[WxrComment], title: str, zone: ZoneInfo) -> str:
     """The comments file (``feeds.comments``) of a post's approved comments, oldest
-    first, each comment's text as Markdown ("" when it has none), and how many it has:
-    the post's count, so that it says what its page shows."""
+    first, each comment's text as Markdown; "" when it has none (its count is theirs)."""
     entries = []
     for comment in comments:
         when = _datetime(comment.date_gmt, comment.date, zone)
@@ -495,7 +493,7 @@ def comments_file(comments: list[WxrComment], title: str, zone: ZoneInfo) -> tup
         entry["text"] = text + "\n"
         entries.append(entry)
     if not entries:
-        return "", 0
+        return ""
     head = (
         f"# Comments on {title}\n"
         "# Imported from WordPress: approved ones only, with the commenters' names and\n"
@@ -503,7 +501,7 @@ def comments_file(comments: list[WxrComment], title: str, zone: ZoneInfo) -> tup
         "# them under the post and counts them.\n"
     )
     body = yaml.dump(entries, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=88)
-    return head + body, len(entries)
+    return head + body
 
 
 class _Dumper(yaml.SafeDumper):

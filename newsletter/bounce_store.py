@@ -57,10 +57,11 @@ class BounceReport:
     outcomes: dict[str, int] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
 
-    def add(self, verdict: Verdict, outcome: str) -> None:
+    def add(self, kind: str, outcome: str) -> None:
+        """One message, its verdict's ``kind`` (not counted for one handled before)."""
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         if outcome != "duplicate":
-            self.kinds[verdict.kind] = self.kinds.get(verdict.kind, 0) + 1
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
     @property
     def total(self) -> int:
@@ -99,16 +100,11 @@ class BounceReport:
         return head + ("; " + ", ".join(notes) if notes else "")
 
 
-def key_hash(verdict: Verdict) -> str:
-    return _hash(verdict.key)
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-
-
 def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) -> str:
-    """Act on one message's verdict, once; returns the outcome (one of ``OUTCOMES``)."""
+    """Act on one message's verdict, once; returns the outcome (one of ``OUTCOMES``).
+
+    What it does and its row commit together; a message handled before fails on the
+    row's unique key, and what it did is rolled back with it."""
     try:
         with engine.begin() as connection:
             subscriber_id = verdict.subscriber_id
@@ -117,9 +113,13 @@ def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) 
                     select(deliveries.c.subscriber_id).where(deliveries.c.id == verdict.delivery_id)
                 ).scalar()
             outcome = _outcome(verdict, subscriber_id)
-            event = connection.execute(
+            if outcome == "counted" and subscriber_id is not None:
+                outcome = _count(connection, verdict, subscriber_id, rules, now)
+            elif outcome in ("unsubscribed", "complained") and subscriber_id is not None:
+                _leave(connection, subscriber_id, outcome, now)
+            connection.execute(
                 insert(bounce_events).values(
-                    key_hash=key_hash(verdict),
+                    key_hash=_hash(verdict.key),
                     kind=verdict.kind,
                     delivery_id=verdict.delivery_id if subscriber_id is not None else None,
                     subscriber_id=subscriber_id,
@@ -129,39 +129,8 @@ def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) 
                     received_at=now,
                 )
             )
-            if outcome == "counted" and subscriber_id is not None:
-                outcome = _count(connection, verdict, subscriber_id, rules, now)
-                connection.execute(
-                    update(bounce_events)
-                    .where(bounce_events.c.id == event.inserted_primary_key[0])  # type: ignore[index]
-                    .values(outcome=outcome)
-                )
-            elif outcome == "unsubscribed" and subscriber_id is not None:
-                connection.execute(
-                    update(subscribers)
-                    .where(
-                        subscribers.c.id == subscriber_id,
-                        subscribers.c.status.in_(("confirmed", "pending")),
-                    )
-                    .values(
-                        status="unsubscribed",
-                        unsubscribed_at=now,
-                        version=subscribers.c.version + 1,
-                    )
-                )
-            elif outcome == "complained" and subscriber_id is not None:
-                connection.execute(
-                    update(subscribers)
-                    .where(
-                        subscribers.c.id == subscriber_id,
-                        subscribers.c.status.in_(("confirmed", "pending")),
-                    )
-                    .values(
-                        status="complained", unsubscribed_at=now, version=subscribers.c.version + 1
-                    )
-                )
     except IntegrityError as error:  # the same message, handled before (or another run's now)
-        if not _duplicate(engine, verdict):
+        if not handled_before(engine, verdict.key):
             raise  # another constraint: a bug to see, not a message to drop
         log.debug("already handled: %s (%s)", verdict.key, error.orig)
         return "duplicate"
@@ -169,10 +138,6 @@ def handle(engine: Engine, verdict: Verdict, rules: BounceRules, now: datetime) 
         log.warning("a %s names no delivery press sent (forged, or for another sender): %s",
                     verdict.kind, verdict.key)  # fmt: skip
     return outcome
-
-
-def _duplicate(engine: Engine, verdict: Verdict) -> bool:
-    return handled_before(engine, verdict.key)
 
 
 def handled_before(engine: Engine, key: str) -> bool:
@@ -184,12 +149,28 @@ def handled_before(engine: Engine, key: str) -> bool:
     return found is not None
 
 
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+
 def _outcome(verdict: Verdict, subscriber_id: int | None) -> str:
     if not verdict.counts:
         return "ignored"
     if subscriber_id is None:
         return "unknown"
     return {"complaint": "complained", "unsubscribe": "unsubscribed"}.get(verdict.kind, "counted")
+
+
+def _leave(connection: Connection, subscriber_id: int, status: str, now: datetime) -> None:
+    """The subscriber ``unsubscribed`` or ``complained``, if they were still on the list."""
+    connection.execute(
+        update(subscribers)
+        .where(
+            subscribers.c.id == subscriber_id,
+            subscribers.c.status.in_(("confirmed", "pending")),
+        )
+        .values(status=status, unsubscribed_at=now, version=subscribers.c.version + 1)
+    )
 
 
 def _count(
@@ -219,7 +200,7 @@ def _count(
                 bounce_events.c.received_at >= since,
             )
         ).scalar_one()
-        if soft < rules.soft_limit:
+        if soft + 1 < rules.soft_limit:  # with this one, whose row comes after
             return "counted"
         over = subscribers.c.id == subscriber_id
     bounced = connection.execute(

@@ -31,7 +31,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from newsletter.tokens import Signer
-from newsletter.verp import UNSUBSCRIBE, delivery_of
+from newsletter.verp import delivery_of, subscriber_of
 
 KINDS = ("hard", "soft", "complaint", "unsubscribe", "delayed", "auto-reply", "unrelated")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -82,7 +82,7 @@ def read_message(
         return delivery_of(addresses, pattern, signer)
 
     if unsubscribe:
-        leaving = delivery_of(to, unsubscribe, signer, UNSUBSCRIBE)
+        leaving = subscriber_of(to, unsubscribe, signer)
         if leaving is not None:
             return Verdict("unsubscribe", key, subscriber_id=leaving)
     delivery = find(to)

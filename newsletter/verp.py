@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # press.config needs only default_pattern: no itsdangerous at start-up
     from newsletter.tokens import Signer
 
-PURPOSE = "bounce"
-
-
-UNSUBSCRIBE = "unsubscribe"  # the purpose of List-Unsubscribe's address: a subscriber id
+BOUNCE = "bounce"  # a return path names a delivery
+UNSUBSCRIBE = "unsubscribe"  # List-Unsubscribe's address names a subscriber
 
 
 def default_pattern(sender: str, local: str = "bounces") -> str:
@@ -28,10 +26,30 @@ def default_pattern(sender: str, local: str = "bounces") -> str:
     return f"{local}+{{token}}@{domain}"
 
 
-def return_path(pattern: str, signer: Signer, delivery_id: int, purpose: str = PURPOSE) -> str:
-    """The envelope sender (``MAIL FROM``) of one delivery; with ``purpose``
-    ``UNSUBSCRIBE``, a subscriber's own unsubscribe address."""
-    return pattern.replace("{token}", signer.address_token(purpose, delivery_id))
+def return_path(pattern: str, signer: Signer, delivery_id: int) -> str:
+    """The envelope sender (``MAIL FROM``) of one delivery."""
+    return _address(pattern, signer, BOUNCE, delivery_id)
+
+
+def unsubscribe_address(pattern: str, signer: Signer, subscriber_id: int) -> str:
+    """A subscriber's own address for List-Unsubscribe's ``mailto:``."""
+    return _address(pattern, signer, UNSUBSCRIBE, subscriber_id)
+
+
+def delivery_of(addresses: str | list[str], pattern: str, signer: Signer) -> int | None:
+    """The delivery a bounce was sent back for, from the addresses it came to (the
+    envelope recipient, or headers like Delivered-To and To); None when none of them is
+    a return path press made (a forged token, or mail to another address)."""
+    return _number_of(addresses, pattern, signer, BOUNCE)
+
+
+def subscriber_of(addresses: str | list[str], pattern: str, signer: Signer) -> int | None:
+    """The subscriber whose unsubscribe address a message came to, or None."""
+    return _number_of(addresses, pattern, signer, UNSUBSCRIBE)
+
+
+def _address(pattern: str, signer: Signer, purpose: str, number: int) -> str:
+    return pattern.replace("{token}", signer.address_token(purpose, number))
 
 
 def _matcher(pattern: str) -> re.Pattern[str]:
@@ -39,13 +57,9 @@ def _matcher(pattern: str) -> re.Pattern[str]:
     return re.compile(re.escape(before) + r"([0-9]+-[a-z2-7]{16})" + re.escape(after) + r"\Z")
 
 
-def delivery_of(
-    addresses: str | list[str], pattern: str, signer: Signer, purpose: str = PURPOSE
+def _number_of(
+    addresses: str | list[str], pattern: str, signer: Signer, purpose: str
 ) -> int | None:
-    """The delivery a bounce was sent back for, from the addresses it came to (the
-    envelope recipient, or headers like Delivered-To and To); None when none of them is
-    a return path press made (a forged token, or mail to another address). With
-    ``purpose`` ``UNSUBSCRIBE``: the subscriber whose unsubscribe address it came to."""
     from newsletter.tokens import TokenError
 
     if "{token}" not in pattern:

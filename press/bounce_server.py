@@ -15,13 +15,8 @@ import signal
 import threading
 from typing import Any
 
-from newsletter.bounce_store import BounceReport, handle
-from newsletter.bounces import read_message
-from press.bounces import rules
-from press.clock import utc_now
+from press.bounces import BounceReader
 from press.config import Config
-from press.mail import open_store
-from press.send import real_signer
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +26,7 @@ class BounceHandler:
     press's addresses here), read and acted on before it is answered."""
 
     def __init__(self, config: Config) -> None:
-        self.signer = real_signer(config)
-        self.engine = open_store(config)
-        self.pattern = config.delivery.return_path
-        self.unsubscribe = config.delivery.unsubscribe_address
-        self.rules = rules(config)
-        self.report = BounceReport()
+        self.reader = BounceReader(config)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         from sqlalchemy.exc import OperationalError
@@ -45,20 +35,15 @@ class BounceHandler:
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
         to = tuple(str(address) for address in envelope.rcpt_tos)
-        try:
-            verdict = read_message(data, self.signer, self.pattern, to, self.unsubscribe)
-            outcome = await asyncio.get_running_loop().run_in_executor(
-                None, handle, self.engine, verdict, self.rules, utc_now()
-            )
+        try:  # in a thread: the database may take its time, the listener may not
+            await asyncio.get_running_loop().run_in_executor(None, self.reader.take, data, to)
         except OperationalError as error:
             log.warning("the database cannot be reached (%s): asked to send again", error.orig)
             return "451 4.3.0 The database cannot be reached; try again later"
-        self.report.add(verdict, outcome)
-        log.info("%s: %s (%s)", verdict.kind, outcome, verdict.key)
         return "250 2.0.0 OK: handled"
 
 
-def receive(config: Config, host: str, port: int, ready: threading.Event | None = None) -> str:
+def receive(config: Config, host: str, port: int) -> str:
     """Listen on ``host``:``port`` until SIGTERM or SIGINT; the summary of what came."""
     from aiosmtpd.controller import Controller
 
@@ -69,11 +54,9 @@ def receive(config: Config, host: str, port: int, ready: threading.Event | None 
     controller.start()
     try:
         log.info("press bounces receive: listening on %s:%d", host, port)
-        if ready is not None:
-            ready.set()
         stop.wait()
     finally:
         controller.stop()
         for number, old in previous.items():
             signal.signal(number, old)
-    return handler.report.summary()
+    return handler.reader.report.summary()

@@ -3,43 +3,62 @@ pipe or from a mailbox, each handled once (``newsletter.bounce_store``)."""
 
 from __future__ import annotations
 
+import logging
 import mailbox
 from collections.abc import Iterator
 from pathlib import Path
 
 from newsletter.bounce_store import BounceReport, BounceRules, handle, handled_before
-from newsletter.bounces import Verdict, message_key, read_message
+from newsletter.bounces import message_key, read_message
 from press.clock import utc_now
 from press.config import Config
 from press.faults import reached
 from press.mail import open_store
 from press.send import real_signer
 
+log = logging.getLogger(__name__)
 
-def rules(config: Config) -> BounceRules:
-    settings = config.delivery
-    return BounceRules(settings.bounce_limit, settings.soft_bounce_limit, settings.soft_bounce_days)
+
+class BounceReader:
+    """What every way in shares (pipe, mailbox, SMTP listener): the site's key, store
+    and rules, and the report of what came."""
+
+    def __init__(self, config: Config) -> None:
+        settings = config.delivery
+        self.signer = real_signer(config)
+        self.engine = open_store(config)
+        self.patterns = (settings.return_path, settings.unsubscribe_address)
+        self.rules = BounceRules(
+            settings.bounce_limit, settings.soft_bounce_limit, settings.soft_bounce_days
+        )
+        self.report = BounceReport()
+
+    def take(self, data: bytes, to: tuple[str, ...] = ()) -> str:
+        """Read one message and act on it, once; its outcome. ``to``: the addresses the
+        mail server says it was for."""
+        key = message_key(data)
+        if handled_before(self.engine, key):  # read again: known by its headers alone
+            self.report.add("", "duplicate")
+            log.info("duplicate (%s)", key)
+            return "duplicate"
+        pattern, unsubscribe = self.patterns
+        verdict = read_message(data, self.signer, pattern, to, unsubscribe)
+        reached("bounces:read")  # a test may kill here: before the message's transaction
+        outcome = handle(self.engine, verdict, self.rules, utc_now())
+        reached("bounces:handled")  # and here, after it
+        self.report.add(verdict.kind, outcome)
+        log.info("%s: %s (%s)", verdict.kind, outcome, verdict.key)
+        return outcome
 
 
 def handle_messages(
     config: Config, messages: Iterator[tuple[bytes, tuple[str, ...]]]
 ) -> BounceReport:
     """Read and act on each message, ``(bytes, envelope recipients)``, one at a time."""
-    signer = real_signer(config)
-    engine = open_store(config)
-    pattern, unsubscribe = config.delivery.return_path, config.delivery.unsubscribe_address
-    found = rules(config)
-    report = BounceReport()
+    reader = BounceReader(config)
     for data, to in messages:
-        key = message_key(data)
-        if handled_before(engine, key):  # read again: known by its headers, not parsed
-            report.add(Verdict("unrelated", key), "duplicate")
-            continue
-        verdict = read_message(data, signer, pattern, to, unsubscribe)
-        reached("bounces:read")  # a test may kill here: before the message's transaction
-        report.add(verdict, handle(engine, verdict, found, utc_now()))
-        reached("bounces:handled")  # and here, after it
-    return report
+        reader.take(data, to)
+    return reader.report
 
 
 def mailbox_messages(path: Path) -> Iterator[tuple[bytes, tuple[str, ...]]]:

@@ -17,7 +17,7 @@ from newsletter.model import Digest, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
 from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer, link_subject
-from newsletter.verp import UNSUBSCRIBE, return_path
+from newsletter.verp import unsubscribe_address
 from press.config import Config
 from press.content import load_posts
 from press.incremental import open_cache
@@ -58,7 +58,7 @@ def recipient_for(config: Config, signer: Signer, email: str, subscriber_id: int
     site = config.site
     subject = link_subject(subscriber_id)
     pattern = config.delivery.unsubscribe_address
-    address = return_path(pattern, signer, subscriber_id, UNSUBSCRIBE)  # theirs alone
+    address = unsubscribe_address(pattern, signer, subscriber_id)  # theirs alone
     return Recipient(
         email=email,
         unsubscribe_url=site.absolute(f"/unsubscribe/{signer.sign('unsubscribe', subject)}"),

@@ -7,8 +7,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from feeds.comments import SUFFIX as COMMENTS_SUFFIX
+from feeds.comments import comments_path
+
 SKIPPED = (".", "#", "_")  # hidden files, editor backups and drafts folders like _drafts
-COMMENTS = ".comments.yaml"  # feeds.comments.SUFFIX: a post's comments, beside it
 
 Stamp = tuple[int, int]  # size, modification time in nanoseconds
 Stamps = dict[str, tuple[str, Stamp | None]]  # display path: path, stamp (None: vanished)
@@ -20,7 +22,14 @@ class PostChanged(RuntimeError):
 
 def post_paths(folder: Path) -> list[str]:
     """Every ``*.md`` file below ``folder``, skipping hidden files and editor backups."""
+    return _scan(folder)[0]
+
+
+def _scan(folder: Path) -> tuple[list[str], set[str]]:
+    """The post files below ``folder``, sorted, and the comments files beside them: one
+    listing of each folder, no file opened or stat'ed."""
     found: list[str] = []
+    comments: set[str] = set()
     folders = [str(folder)]
     while folders:
         try:
@@ -34,7 +43,9 @@ def post_paths(folder: Path) -> list[str]:
                 folders.append(entry.path)
             elif entry.name.endswith(".md") and entry.is_file():
                 found.append(entry.path)
-    return sorted(found)
+            elif entry.name.endswith(COMMENTS_SUFFIX):
+                comments.add(entry.path)
+    return sorted(found), comments
 
 
 def files_below(folder: Path, pattern: str = "*") -> list[Path]:
@@ -63,25 +74,27 @@ def display_path(path: str | Path, root: Path) -> str:
 
 def post_stamps(folder: Path, root: Path) -> Stamps:
     """Each post file under ``folder`` by display path: its path, and its size and time
-    (None if it vanished)."""
+    (None if it vanished), which its comments file beside it, if any, changes too."""
     stamps: Stamps = {}
-    for path in post_paths(folder):
+    paths, comments = _scan(folder)
+    for path in paths:
         try:
             stat = os.stat(path)
             stamp: Stamp | None = (stat.st_size, stat.st_mtime_ns)
         except OSError:
             stamp = None
-        if stamp is not None:
-            stamp = _with_comments(path, stamp)
+        beside = comments_path(path)
+        if stamp is not None and beside in comments:  # listed: no stat for a post without
+            stamp = _with_comments(beside, stamp)
         stamps[display_path(path, root)] = (path, stamp)
     return stamps
 
 
-def _with_comments(path: str, stamp: Stamp) -> Stamp:
+def _with_comments(beside: str, stamp: Stamp) -> Stamp:
     """A post's stamp that changes when its comments file (``a.comments.yaml`` beside
-    ``a.md``) comes, goes or changes: the size stays the post's own (for its limit)."""
+    ``a.md``) changes or goes: the size stays the post's own (for its limit)."""
     try:
-        stat = os.stat(path.removesuffix(".md") + COMMENTS)
+        stat = os.stat(beside)
     except OSError:
         return stamp
     mixed = hash((stamp[1], stat.st_size, stat.st_mtime_ns)) & 0x7FFF_FFFF_FFFF_FFFF

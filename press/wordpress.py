@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from feeds.comments import comments_path
 from feeds.wordpress import Attachment, Converted, SkipItem, WxrComment, WxrItem, convert
-from press.files import COMMENTS
 from press.write import write_atomic
 
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -332,7 +332,7 @@ def _write(
     getattr(report, outcome).append(target.name)
     if outcome != "unchanged":
         report.drafts += int(post.draft and outcome != "left_alone")
-    comments = target.with_name(target.name.removesuffix(".md") + COMMENTS)
+    comments = Path(comments_path(str(target)))
     if post.comments:
         if _put(comments, post.comments, record, f"{key}#comments") == "left_alone":
             report.left_alone.append(comments.name)

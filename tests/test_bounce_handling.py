@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -109,16 +110,10 @@ def test_a_hard_bounce_piped_in_suppresses_and_the_next_digest_skips(
             re.sub(r'(\[smtp\]\nurl = )"[^"]*"', rf'\1"{server.url}"', toml.read_text())
         )
         config = load_config(toml, {"PRESS_SECRET_KEY": KEY})
-        run, _ = prepare(config, "2022-W36", None, config_now())
+        run, _ = prepare(config, "2022-W36", None, datetime(2026, 1, 1, tzinfo=UTC))
         send_digest(config, run, open_store(config))
         assert victim not in server.handler.per_recipient()
         assert len(server.handler.per_recipient()) == 4
-
-
-def config_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_a_complaint_unsubscribes_at_once_and_says_why(project: Path, database_url: str) -> None:
@@ -232,7 +227,6 @@ def test_killed_while_reading_then_read_again_handles_each_once(project: Path, p
 
 
 def test_the_migration_keeps_every_subscriber(database_url: str) -> None:
-    from datetime import UTC, datetime
 
     from alembic import command
     from alembic.config import Config as AlembicConfig
@@ -279,7 +273,6 @@ def test_the_report_of_a_digest_reads_the_ledger(project: Path, database_url: st
     press(project, "bounces", "pipe", stdin=bounce("outlook-hard.eml", paths[emails[0]]))
     press(project, "bounces", "pipe", stdin=bounce("yahoo-soft.eml", paths[emails[1]]))
     press(project, "bounces", "pipe", stdin=bounce("arf-complaint.eml", paths[emails[2]]))
-    from datetime import UTC, datetime
 
     set_status(open_store(config), emails[3], "unsubscribed", datetime.now(UTC))
     result = press(project, "report", "--json")
@@ -360,7 +353,7 @@ def test_bounces_received_over_smtp_are_handled_before_the_answer(
     lines = [line for line in err.splitlines() if not line.startswith("press bounces receive")]
     assert [line.split(" (")[0] for line in lines] == [
         "hard: bounced",
-        "hard: duplicate",
+        "duplicate",
         "auto-reply: ignored",
     ]  # a line a message handled, for the log
 
