@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -302,10 +303,9 @@ def workers_bench(workers: list[int], messages: int, work: Path, postgres: str) 
 BOUNCE_KEY = "bench secret key, long enough to sign with"
 
 
-def bounces_bench(count: int, runs: int, work: Path) -> None:
-    """``press bounces read`` on a Maildir of ``count`` messages for real deliveries:
-    a third hard bounces (RFC 3464), a third soft, a third auto-replies; then read again
-    (every one handled before)."""
+def bounce_site(site: Path, count: int) -> Path:
+    """A site that has sent the W37 digest to ``count`` readers, and a Maildir of a bounce
+    for each delivery: a third hard (RFC 3464), a third soft, a third auto-replies."""
     import mailbox
 
     from sqlalchemy import create_engine, text
@@ -314,36 +314,46 @@ def bounces_bench(count: int, runs: int, work: Path) -> None:
     from newsletter.tokens import Signer
     from newsletter.verp import return_path
 
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(ROOT / "posts", site / "posts")
+    shutil.copy(ROOT / "press.toml", site / "press.toml")
+    env = {"PRESS_SECRET_KEY": BOUNCE_KEY}
+    emails = "email\n" + "".join(f"reader{n:06}@example.com\n" for n in range(count))
+    (site / "readers.csv").write_text(emails)
+    run([PRESS, "subscribers", "import", "readers.csv"], site, env)
+    run([PRESS, "digest", "--week", "2022-W37", "--send", "--queue-only"], site, env)
+    engine = create_engine(f"sqlite:///{site / 'var' / 'press.db'}")
+    with engine.connect() as connection:
+        ids = connection.execute(text("SELECT id FROM deliveries ORDER BY id")).scalars().all()
+    engine.dispose()
+    signer, pattern = Signer(BOUNCE_KEY), "bounces+{token}@chinabystander.com"
+    corpus = ROOT / "tests" / "data" / "bounces"
+    kinds = [(corpus / n).read_text() for n in ("postfix-hard.eml", "yahoo-soft.eml",
+                                                  "vacation.eml")]  # fmt: skip
+    box = mailbox.Maildir(str(site / "Maildir"), create=True)
+    for n, delivery in enumerate(ids):
+        text = kinds[n % 3].replace("__RETURN_PATH__", return_path(pattern, signer, delivery))
+        text = text.replace("__MESSAGE_ID__", f"<{n}@bench>")
+        text = text.replace("Message-I", f"X-Bench: {n}\nMessage-I", 1)
+        box.add(text.replace("<bounce-", f"<bounce-{n}-").replace("<2022", f"<{n}.2022")
+                .replace("<vacation-", f"<vacation-{n}-").encode())  # fmt: skip
+    box.close()
+    return site
+
+
+def bounces_bench(count: int, runs: int, work: Path) -> None:
+    """``press bounces read`` on a Maildir of ``count`` messages for real deliveries, then
+    read again (every one handled before); then once killed half-way and read again,
+    which must leave one row a message."""
+    import sqlite3
+
     print(f"\n## Bounce handling (press bounces read, a Maildir of {count:,}, SQLite)\n")
     row("messages", "first read", "per second", "peak", "read again", "per second")
     row(*["---"] * 6)
+    env = {"PRESS_SECRET_KEY": BOUNCE_KEY}
     firsts, agains, peak = [], [], 0
     for run_number in range(runs):
-        site = work / f"bounces-{run_number}"
-        shutil.rmtree(site, ignore_errors=True)
-        shutil.copytree(ROOT / "posts", site / "posts")
-        shutil.copy(ROOT / "press.toml", site / "press.toml")
-        env = {"PRESS_SECRET_KEY": BOUNCE_KEY}
-        emails = "email\n" + "".join(f"reader{n:06}@example.com\n" for n in range(count))
-        (site / "readers.csv").write_text(emails)
-        run([PRESS, "subscribers", "import", "readers.csv"], site, env)
-        run([PRESS, "digest", "--week", "2022-W37", "--send", "--queue-only"], site, env)
-        engine = create_engine(f"sqlite:///{site / 'var' / 'press.db'}")
-        with engine.connect() as connection:
-            ids = connection.execute(text("SELECT id FROM deliveries ORDER BY id")).scalars().all()
-        engine.dispose()
-        signer, pattern = Signer(BOUNCE_KEY), "bounces+{token}@chinabystander.com"
-        corpus = ROOT / "tests" / "data" / "bounces"
-        kinds = [(corpus / n).read_text() for n in ("postfix-hard.eml", "yahoo-soft.eml",
-                                                      "vacation.eml")]  # fmt: skip
-        box = mailbox.Maildir(str(site / "Maildir"), create=True)
-        for n, delivery in enumerate(ids):
-            text = kinds[n % 3].replace("__RETURN_PATH__", return_path(pattern, signer, delivery))
-            text = text.replace("__MESSAGE_ID__", f"<{n}@bench>")
-            text = text.replace("Message-I", f"X-Bench: {n}\nMessage-I", 1)
-            box.add(text.replace("<bounce-", f"<bounce-{n}-").replace("<2022", f"<{n}.2022")
-                    .replace("<vacation-", f"<vacation-{n}-").encode())  # fmt: skip
-        box.close()
+        site = bounce_site(work / f"bounces-{run_number}", count)
         seconds, memory = run([PRESS, "bounces", "read", "Maildir"], site, env)
         firsts.append(seconds)
         peak = max(peak, memory)
@@ -351,6 +361,22 @@ def bounces_bench(count: int, runs: int, work: Path) -> None:
     first, again = statistics.median(firsts), statistics.median(agains)
     row(f"{count:,}", f"{first:.1f} s", f"{count / first:,.0f}", f"{peak} MB", f"{again:.1f} s",
         f"{count / again:,.0f}")  # fmt: skip
+
+    site = bounce_site(work / "bounces-killed", count)
+    half = count // 2
+    killed = subprocess.run(
+        [PRESS, "bounces", "read", "Maildir"], cwd=site, capture_output=True,
+        env={**os.environ, **env, "PRESS_KILL_AT": f"bounces:handled@{half}"},
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    seconds, _ = run([PRESS, "bounces", "read", "Maildir"], site, env)
+    with sqlite3.connect(site / "var" / "press.db") as connection:
+        rows, keys = connection.execute(
+            "SELECT count(*), count(DISTINCT key_hash) FROM bounce_events"
+        ).fetchone()
+    assert rows == keys == count, f"{rows} rows for {count} messages"
+    print(f"\nKilled (SIGKILL) after message {half:,}, then read again in {seconds:.1f} s: "
+          f"{rows:,} messages handled, each once.")  # fmt: skip
 
 
 def main() -> None:
