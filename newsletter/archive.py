@@ -9,25 +9,26 @@ from jinja2 import Environment
 
 from feeds.build import Entries, Feed, fill, permalink
 from feeds.discovery import feed_links
-from feeds.model import Category, FeedSettings, Post, Site
+from feeds.model import FeedSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.site import feed_outputs
-from newsletter.digest import digest_weeks, in_category, select_week
-from newsletter.model import Digest, DigestSettings, Week
+from newsletter.digest import digest_weeks, find_categories, in_categories, select_week
+from newsletter.model import Digest, DigestSettings, NewsletterSpec, Week
 from newsletter.render import count_text, render_web_copy, subject_fields, week_dates
 
 
 def sent_digests(
-    site: Site, posts: Sequence[Post], category: Category, before: Week
+    site: Site, posts: Sequence[Post], spec: NewsletterSpec, before: Week
 ) -> list[Digest]:
-    """Every digest of ``category`` before the week ``before``, oldest first: a week
-    without a post has none. ``posts`` are the published posts."""
+    """Every digest of the weekly newsletter ``spec`` before the week ``before``, oldest
+    first: a week without a post has none. ``posts`` are the published posts."""
+    categories = find_categories(posts, spec)
     weekly: dict[Week, list[Post]] = {}
-    for post in in_category(posts, category):  # one pass, not one per week
+    for post in in_categories(posts, categories):  # one pass, not one per week
         weekly.setdefault(Week.of(post.date.astimezone(site.timezone).date()), []).append(post)
     return [
-        select_week(weekly[week], category, week, site.timezone)
-        for week in digest_weeks(posts, category, site.timezone, before)
+        select_week(weekly[week], spec, categories, week, site.timezone)
+        for week in digest_weeks(posts, categories, site.timezone, before)
     ]
 
 
@@ -35,7 +36,7 @@ def web_copies(
     env: Environment,
     site: Site,
     digests: Sequence[Digest],
-    category: Category,
+    spec: NewsletterSpec,
     settings: DigestSettings,
     feed: Feed,
     feeds: FeedSettings,
@@ -67,7 +68,8 @@ def web_copies(
             env.get_template("newsletter.html.j2")
             .render(
                 site=site,
-                category=category,
+                newsletter=spec,
+                label=" and ".join(spec.categories) or "all",
                 digests=listed,
                 head_feeds=feed_links(site, feed, feeds.formats),
             )
@@ -87,9 +89,9 @@ def digest_entry(site: Site, digest: Digest, settings: DigestSettings) -> Post:
     return Post(
         source=digest.web_path,
         title=settings.subject.format(**fields),
-        slug=f"digest-{digest.week}-{digest.category.slug}",
+        slug=f"digest-{digest.key}",
         date=max(p.date for p in digest.posts),
-        categories=(digest.category,),
+        categories=digest.categories,
         body="\n".join(lines) + "\n",
         url=site.absolute(digest.web_path),
         author=site.author,
@@ -102,7 +104,7 @@ def digest_entry(site: Site, digest: Digest, settings: DigestSettings) -> Post:
 
 def digest_feed(
     site: Site,
-    category: Category,
+    spec: NewsletterSpec,
     digests: Sequence[Digest],
     settings: DigestSettings,
     feeds: FeedSettings,
@@ -114,11 +116,11 @@ def digest_feed(
         key=lambda issue: issue.timestamp,
         reverse=True,
     )
-    title = f"{category.name} weekly digest – {site.title}"
+    label = " and ".join(spec.categories) if 0 < len(spec.categories) <= 2 else spec.title
     feed = Feed(
         key="newsletter",
-        title=title,
-        description=f"The week's {category.name} commentary from {site.title}, weekly.",
+        title=f"{label} weekly digest – {site.title}" if spec.categories else spec.title,
+        description=f"The week's {label} commentary from {site.title}, weekly.",
         home=site.absolute("/newsletter/"),
         entries=(),
         category=None,

@@ -25,13 +25,13 @@ def build_confirmation(
     sender: str,
     email: str,
     confirm_url: str,
-    categories: list[str],
+    newsletters: list[str],  # their titles, as a sentence says them
     hours: int,
     now: datetime,
 ) -> EmailMessage:
     """The message asking ``email`` to confirm; plain text, nothing to track."""
     text = env.get_template("confirm.txt.j2").render(
-        site=site, confirm_url=confirm_url, categories=categories, hours=hours
+        site=site, confirm_url=confirm_url, newsletters=newsletters, hours=hours
     )
     message = EmailMessage(policy=policy.SMTP.clone(max_line_length=76))
     message["From"] = header_text(sender)

@@ -1,16 +1,17 @@
-"""Choosing a digest's posts: one ISO week of one category, in the site's time zone."""
+"""Choosing a digest's posts: one ISO week of a newsletter's categories, in the site's
+time zone."""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from feeds.model import Category, Post
 from feeds.text import slugify
-from newsletter.model import Digest, Week
+from newsletter.model import Digest, NewsletterSpec, Week
 
 WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
 
@@ -30,6 +31,47 @@ def parse_week(text: str) -> Week:
     except ValueError:
         raise WeekError(f"{year} has no week {number}") from None
     return Week(year, number)
+
+
+def parse_day(text: str) -> date:
+    """``2022-09-16`` as a date; raises ``WeekError`` if it is not one."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise WeekError(f"not a day: {text!r} (like 2022-09-16)") from None
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Midnight to midnight, local time (23 or 25 hours at DST)."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def previous_day(now: datetime, zone: ZoneInfo) -> date:
+    """The last complete day before ``now``."""
+    return (now.astimezone(zone) - timedelta(days=1)).date()
+
+
+def select_day(
+    posts: Sequence[Post],
+    spec: NewsletterSpec,
+    categories: tuple[Category, ...],
+    day: date,
+    zone: ZoneInfo,
+) -> Digest:
+    """The daily digest of ``day``: the categories' posts dated in it, newest first."""
+    start, end = day_bounds(day, zone)
+    chosen = [p for p in in_categories(posts, categories) if start <= p.date < end]
+    chosen.sort(key=lambda p: (p.date, p.slug), reverse=True)
+    return Digest(spec, categories, Week.of(day), start, end, tuple(chosen), day.isoformat())
+
+
+def latest_day(
+    posts: Sequence[Post], categories: Sequence[Category], zone: ZoneInfo
+) -> date | None:
+    """The newest day that has any post of the categories."""
+    dates = [p.date for p in in_categories(posts, categories)]
+    return max(dates).astimezone(zone).date() if dates else None
 
 
 def week_bounds(week: Week, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -70,30 +112,47 @@ def unknown_category(posts: Sequence[Post], name: str) -> str | None:
     return f"no post is filed under {name!r}{hint}"
 
 
-def in_category(posts: Sequence[Post], category: Category) -> list[Post]:
-    return [p for p in posts if any(c.slug == category.slug for c in p.categories)]
+def find_categories(posts: Sequence[Post], spec: NewsletterSpec) -> tuple[Category, ...]:
+    """The newsletter's categories, as the posts spell them; empty: every category."""
+    return tuple(find_category(posts, name) for name in spec.categories)
 
 
-def select_week(posts: Sequence[Post], category: Category, week: Week, zone: ZoneInfo) -> Digest:
-    """The digest of ``week``: the category's posts dated in it, newest first.
+def in_categories(posts: Sequence[Post], categories: Sequence[Category]) -> list[Post]:
+    """The posts filed under any of ``categories`` (each once); every post when empty."""
+    if not categories:
+        return list(posts)
+    wanted = {c.slug for c in categories}
+    return [p for p in posts if any(c.slug in wanted for c in p.categories)]
+
+
+def select_week(
+    posts: Sequence[Post],
+    spec: NewsletterSpec,
+    categories: tuple[Category, ...],
+    week: Week,
+    zone: ZoneInfo,
+) -> Digest:
+    """The digest of ``week``: the categories' posts dated in it, newest first.
 
     ``posts`` are the published posts.
     """
     start, end = week_bounds(week, zone)
-    chosen = [p for p in in_category(posts, category) if start <= p.date < end]
+    chosen = [p for p in in_categories(posts, categories) if start <= p.date < end]
     chosen.sort(key=lambda p: (p.date, p.slug), reverse=True)
-    return Digest(category, week, start, end, tuple(chosen))
+    return Digest(spec, categories, week, start, end, tuple(chosen))
 
 
-def latest_week(posts: Sequence[Post], category: Category, zone: ZoneInfo) -> Week | None:
-    """The newest week that has any post of the category."""
-    dates = [p.date for p in in_category(posts, category)]
+def latest_week(
+    posts: Sequence[Post], categories: Sequence[Category], zone: ZoneInfo
+) -> Week | None:
+    """The newest week that has any post of the categories."""
+    dates = [p.date for p in in_categories(posts, categories)]
     return Week.of(max(dates).astimezone(zone).date()) if dates else None
 
 
 def digest_weeks(
-    posts: Sequence[Post], category: Category, zone: ZoneInfo, before: Week
+    posts: Sequence[Post], categories: Sequence[Category], zone: ZoneInfo, before: Week
 ) -> list[Week]:
-    """Every week before ``before`` that has a post of the category, newest first."""
-    weeks = {Week.of(p.date.astimezone(zone).date()) for p in in_category(posts, category)}
+    """Every week before ``before`` that has a post of the categories, newest first."""
+    weeks = {Week.of(p.date.astimezone(zone).date()) for p in in_categories(posts, categories)}
     return sorted((w for w in weeks if w < before), reverse=True)

@@ -27,8 +27,8 @@ from newsletter.store import (
     deliveries,
     digests,
     inserted_id,
-    subscriber_categories,
     subscribers,
+    subscriptions,
 )
 
 
@@ -38,7 +38,7 @@ class DigestRecord:
 
     id: int
     key: str
-    category: str
+    newsletter: str  # its id
     week: str
     created_at: datetime
     due_at: datetime | None  # None: sent by hand, not by the schedule
@@ -56,7 +56,7 @@ def _record(row: Any) -> DigestRecord:
     return DigestRecord(
         id=row.id,
         key=row.key,
-        category=row.category,
+        newsletter=row.newsletter,
         week=row.week,
         created_at=row.created_at,
         due_at=row.due_at,
@@ -87,7 +87,7 @@ def open_records(engine: Engine) -> list[DigestRecord]:
 def open_digest(
     engine: Engine,
     key: str,
-    category: str,
+    newsletter: str,
     week: str,
     subject: str,
     now: datetime,
@@ -96,7 +96,7 @@ def open_digest(
 ) -> tuple[int, bool]:
     """The digest's id, creating it and its deliveries the first time.
 
-    The audience is frozen then: one queued row per confirmed subscriber of the category,
+    The audience is frozen then: one queued row per confirmed subscriber of the newsletter,
     all in one transaction (``freezing`` is called inside it, before the commit). Later
     calls return the same digest and add no one. ``due`` is the schedule's time for it.
     """
@@ -109,7 +109,7 @@ def open_digest(
                 connection.execute(
                     insert(digests).values(
                         key=key,
-                        category=category,
+                        newsletter=newsletter,
                         week=week,
                         subject=subject,
                         created_at=now,
@@ -117,7 +117,7 @@ def open_digest(
                     )
                 )
             )
-            _freeze_audience(connection, digest_id, category, now)
+            _freeze_audience(connection, digest_id, newsletter, now)
             freezing()
     except IntegrityError:  # another process opened it first: theirs is the one
         found = find_digest(engine, key)
@@ -127,7 +127,9 @@ def open_digest(
     return digest_id, True
 
 
-def _freeze_audience(connection: Connection, digest_id: int, category: str, now: datetime) -> None:
+def _freeze_audience(
+    connection: Connection, digest_id: int, newsletter: str, now: datetime
+) -> None:
     audience = (
         select(
             literal(digest_id, Integer),
@@ -138,11 +140,11 @@ def _freeze_audience(connection: Connection, digest_id: int, category: str, now:
             literal(now, UtcDateTime),
             literal(now, UtcDateTime),
         )
-        .select_from(subscribers.join(subscriber_categories))
+        .select_from(subscribers.join(subscriptions))
         .where(
             and_(
                 subscribers.c.status == "confirmed",
-                subscriber_categories.c.category == category,
+                subscriptions.c.newsletter == newsletter,
             )
         )
         .order_by(subscribers.c.id)
@@ -166,7 +168,7 @@ def _freeze_audience(connection: Connection, digest_id: int, category: str, now:
 def skip_digest(
     engine: Engine,
     key: str,
-    category: str,
+    newsletter: str,
     week: str,
     reason: str,
     now: datetime,
@@ -181,7 +183,7 @@ def skip_digest(
             connection.execute(
                 insert(digests).values(
                     key=key,
-                    category=category,
+                    newsletter=newsletter,
                     week=week,
                     subject="",
                     created_at=now,

@@ -40,7 +40,7 @@ class Envelope:
 
 def list_id(site: Site, rendered: RenderedDigest) -> str:
     """``<china-russia.chinabystander.com>``: the RFC 2919 list identifier."""
-    return f"<{rendered.digest.category.slug}.{site.domain}>"
+    return f"<{rendered.digest.newsletter.id}.{site.domain}>"
 
 
 def message_id(site: Site, rendered: RenderedDigest, email: str) -> str:

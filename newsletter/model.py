@@ -8,10 +8,34 @@ from typing import NamedTuple
 
 from feeds.model import Category, Post
 
-# The fields newsletter.subject and newsletter.preheader may use.
+# The fields a newsletter's subject and preheader may use.
 SUBJECT_FIELDS = (
-    "site", "category", "week", "week_dates", "count", "posts", "first_title", "and_more",
+    "site", "newsletter", "category", "week", "week_dates", "count", "posts", "first_title",
+    "and_more",
 )  # fmt: skip
+
+CADENCES = ("post", "daily", "weekly")
+
+
+class NewsletterSpec(NamedTuple):
+    """One newsletter a site offers (``[newsletters.<id>]`` in press.toml)."""
+
+    id: str  # a slug: in digest keys, links and the subscriptions table
+    title: str
+    categories: tuple[str, ...]  # the category names it draws from; empty: every one
+    cadence: str  # "post": each new post its own email; "daily"; "weekly"
+    at: str  # weekly: "mon 07:00:00"; daily: "07:00:00"; post: ""
+    subject: str
+    preheader: str
+    template: str  # the templates' stem: "digest" is digest.mjml.j2 and digest.txt.j2
+    choose_categories: bool  # readers may narrow it to some of its categories
+    max_age_days: float  # post: a post first seen older than this is not emailed
+
+    def draws_from(self, slug: str) -> bool:
+        """Whether posts of the category ``slug`` go into this newsletter."""
+        from feeds.text import slugify
+
+        return not self.categories or slug in {slugify(c) for c in self.categories}
 
 
 @dataclass(frozen=True, order=True)
@@ -41,23 +65,35 @@ class Week:
 
 @dataclass(frozen=True)
 class Digest:
-    """One week's posts of one category, newest first, from ``start`` up to ``end``."""
+    """One issue of a newsletter: its categories' posts from ``start`` up to ``end``,
+    newest first, each once however many of the categories it is filed under."""
 
-    category: Category
-    week: Week
+    newsletter: NewsletterSpec
+    categories: tuple[Category, ...]  # as the posts spell them; empty: every category
+    week: Week  # the ISO week it falls in
     start: datetime
     end: datetime
     posts: tuple[Post, ...]
+    period: str = ""  # its name in keys: the week (default), a day, a post's
 
     @property
     def key(self) -> str:
         """The digest's name in files and ids: ``2022-W37-china-russia``."""
-        return f"{self.week}-{self.category.slug}"
+        return f"{self.period or self.week}-{self.newsletter.id}"
 
     @property
     def web_path(self) -> str:
         """The web copy's path under ``public/``."""
         return f"newsletter/{self.key}.html"
+
+    @property
+    def label(self) -> str:
+        """Its categories as words: ``China-Russia``, ``China-Russia and Trade``; a
+        newsletter of every category is called by its title."""
+        names = [c.name for c in self.categories]
+        if not names:
+            return self.newsletter.title
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 class DigestSettings(NamedTuple):

@@ -45,14 +45,27 @@ def day_text(when: datetime, site: Site) -> str:
 
 
 def week_dates(digest: Digest) -> str:
-    """``12–18 September 2022``; ``29 August – 4 September 2022`` across months."""
+    """``12–18 September 2022``; ``29 August – 4 September 2022`` across months; a
+    daily digest's one day, ``16 September 2022``."""
     first, last = digest.start.date(), (digest.end - timedelta(hours=12)).date()
+    if first == last:
+        return f"{first.day} {MONTHS[first.month - 1]} {first.year}"
     first_month, last_month = MONTHS[first.month - 1], MONTHS[last.month - 1]
     if first.year != last.year:
         return f"{first.day} {first_month} {first.year} – {last.day} {last_month} {last.year}"
     if first.month != last.month:
         return f"{first.day} {first_month} – {last.day} {last_month} {last.year}"
     return f"{first.day}–{last.day} {last_month} {last.year}"
+
+
+THIS = {"weekly": "this week", "daily": "today", "post": "new"}
+EVERY = {"weekly": "every week", "daily": "every day", "post": "as each post is published"}
+
+
+def about(title: str) -> str:
+    """A newsletter's title inside a sentence: "you subscribed to the weekly … digest"."""
+    first, _, rest = title.partition(" ")
+    return f"{first.lower()} {rest}" if first in ("The", "A", "An") and rest else title
 
 
 def comments_text(count: int) -> str:
@@ -69,7 +82,8 @@ def subject_fields(site: Site, digest: Digest) -> dict[str, Any]:
     first = digest.posts[0].title if digest.posts else ""
     return {
         "site": site.title,
-        "category": digest.category.name,
+        "newsletter": digest.newsletter.title,
+        "category": digest.label,
         "week": str(digest.week),
         "week_dates": week_dates(digest),
         "count": count,
@@ -121,10 +135,15 @@ def digest_context(
     return {
         "site": site,
         "digest": digest,
-        "category": digest.category,
-        "category_url": site.absolute(category_path(digest.category)),
+        "newsletter": digest.newsletter,
+        "label": digest.label,
+        "categories": [
+            {"name": c.name, "url": site.absolute(category_path(c))} for c in digest.categories
+        ],
+        "about": about(digest.newsletter.title),
+        "every": EVERY[digest.newsletter.cadence],
         "week_dates": fields["week_dates"],
-        "intro": f"{count_text(len(digest.posts))} this week",
+        "intro": f"{count_text(len(digest.posts))} {THIS[digest.newsletter.cadence]}",
         "posts": [_post_context(site, post, full, text) for post in digest.posts],
         "view_url": site.absolute(digest.web_path) if settings.archive else None,
         "subscribe_url": site.absolute("/subscribe"),

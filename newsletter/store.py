@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     MetaData,
     String,
@@ -75,18 +76,38 @@ subscribers = Table(
     # Moves on when the subscriber leaves or bounces: older confirmation links stop working.
     Column("version", Integer, nullable=False, default=0),
 )
-subscriber_categories = Table(
-    "subscriber_categories",
+subscriptions = Table(  # the newsletters (by id) each subscriber gets
+    "subscriptions",
     metadata,
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), primary_key=True),
-    Column("category", String(200), primary_key=True),
+    Column("newsletter", String(200), primary_key=True),
+)
+subscription_categories = Table(  # a newsletter narrowed by its reader: none, all of it
+    "subscription_categories",
+    metadata,
+    Column("subscriber_id", Integer, primary_key=True),
+    Column("newsletter", String(200), primary_key=True),
+    Column("category", String(200), primary_key=True),  # a slug
+    ForeignKeyConstraint(
+        ["subscriber_id", "newsletter"],
+        ["subscriptions.subscriber_id", "subscriptions.newsletter"],
+        ondelete="CASCADE",
+    ),
+)
+newsletter_posts = Table(  # what a post newsletter has emailed, by each name of the post
+    "newsletter_posts",
+    metadata,
+    Column("newsletter", String(200), primary_key=True),
+    Column("post_key", String(80), primary_key=True),
+    Column("digest_id", Integer, ForeignKey("digests.id")),
+    Column("seen_at", UtcDateTime, nullable=False),
 )
 digests = Table(
     "digests",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("key", String(200), nullable=False, unique=True),
-    Column("category", String(200), nullable=False),
+    Column("newsletter", String(200), nullable=False),
     Column("week", String(10), nullable=False),
     Column("subject", String(998), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -134,7 +155,7 @@ class Subscriber:
     id: int
     email: str
     status: str
-    categories: tuple[str, ...]
+    newsletters: tuple[str, ...]  # the ids of the newsletters they get
     source: str
     subscribed_at: datetime
     confirmed_at: datetime | None
@@ -182,27 +203,27 @@ def inserted_id(result: CursorResult[Any]) -> int:
 # Subscribers -----------------------------------------------------------------------
 
 
-def _categories(connection: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+def _subscriptions(connection: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         rows = connection.execute(
-            select(subscriber_categories.c.subscriber_id, subscriber_categories.c.category)
-            .where(subscriber_categories.c.subscriber_id.in_(ids))
-            .order_by(subscriber_categories.c.category)
+            select(subscriptions.c.subscriber_id, subscriptions.c.newsletter)
+            .where(subscriptions.c.subscriber_id.in_(ids))
+            .order_by(subscriptions.c.newsletter)
         )
-        for subscriber_id, category in rows:
-            found[subscriber_id].append(category)
+        for subscriber_id, newsletter in rows:
+            found[subscriber_id].append(newsletter)
     return {i: tuple(c) for i, c in found.items()}
 
 
 def _subscribers(connection: Connection, rows: Sequence[Any]) -> list[Subscriber]:
-    categories = _categories(connection, [row.id for row in rows])
+    newsletters = _subscriptions(connection, [row.id for row in rows])
     return [
         Subscriber(
             id=row.id,
             email=row.email,
             status=row.status,
-            categories=categories[row.id],
+            newsletters=newsletters[row.id],
             source=row.source,
             subscribed_at=row.subscribed_at,
             confirmed_at=row.confirmed_at,
@@ -235,7 +256,7 @@ def insert_subscriber(
     connection: Connection,
     email: str,
     status: str,
-    categories: Iterable[str],
+    newsletters: Iterable[str],
     source: str,
     now: datetime,
 ) -> int:
@@ -253,9 +274,9 @@ def insert_subscriber(
     if status in LEFT:
         values["unsubscribed_at"] = now
     new_id = inserted_id(connection.execute(insert(subscribers).values(**values)))
-    rows = [{"subscriber_id": new_id, "category": c} for c in sorted(set(categories))]
+    rows = [{"subscriber_id": new_id, "newsletter": n} for n in sorted(set(newsletters))]
     if rows:
-        connection.execute(insert(subscriber_categories), rows)
+        connection.execute(insert(subscriptions), rows)
     return new_id
 
 
@@ -286,28 +307,40 @@ def set_status(engine: Engine, email: str, status: str, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
-def set_categories(engine: Engine, email: str, categories: Iterable[str]) -> bool:
-    """Replace the categories a subscriber receives; False if there is no such subscriber."""
+def set_newsletters(engine: Engine, email: str, newsletters: Iterable[str]) -> bool:
+    """Replace the newsletters a subscriber gets (their narrowing of one they keep stays);
+    False if there is no such subscriber."""
     with engine.begin() as connection:
         row = connection.execute(
             select(subscribers.c.id).where(subscribers.c.email == email)
         ).first()
         if row is None:
             return False
+        wanted = sorted(set(newsletters))
         connection.execute(
-            subscriber_categories.delete().where(subscriber_categories.c.subscriber_id == row.id)
-        )
-        wanted = sorted(set(categories))
-        if wanted:
-            connection.execute(
-                insert(subscriber_categories),
-                [{"subscriber_id": row.id, "category": c} for c in wanted],
+            subscription_categories.delete().where(
+                subscription_categories.c.subscriber_id == row.id,
+                subscription_categories.c.newsletter.not_in(wanted),
             )
+        )
+        connection.execute(
+            subscriptions.delete().where(
+                subscriptions.c.subscriber_id == row.id, subscriptions.c.newsletter.not_in(wanted)
+            )
+        )
+        have = set(
+            connection.execute(
+                select(subscriptions.c.newsletter).where(subscriptions.c.subscriber_id == row.id)
+            ).scalars()
+        )
+        new = [{"subscriber_id": row.id, "newsletter": n} for n in wanted if n not in have]
+        if new:
+            connection.execute(insert(subscriptions), new)
     return True
 
 
 def list_subscribers(
-    engine: Engine, status: str | None = None, category: str | None = None, batch: int = 1000
+    engine: Engine, status: str | None = None, newsletter: str | None = None, batch: int = 1000
 ) -> Iterator[Subscriber]:
     """Subscribers by id, read in batches so memory stays flat however long the list."""
     after = 0
@@ -315,11 +348,11 @@ def list_subscribers(
         query = select(subscribers).where(subscribers.c.id > after)
         if status:
             query = query.where(subscribers.c.status == status)
-        if category:
+        if newsletter:
             query = query.where(
                 subscribers.c.id.in_(
-                    select(subscriber_categories.c.subscriber_id).where(
-                        subscriber_categories.c.category == category
+                    select(subscriptions.c.subscriber_id).where(
+                        subscriptions.c.newsletter == newsletter
                     )
                 )
             )

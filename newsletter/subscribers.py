@@ -25,7 +25,7 @@ from newsletter.store import (
 CSV_FIELDS = (
     "email",
     "status",
-    "categories",
+    "newsletters",
     "source",
     "subscribed_at",
     "confirmed_at",
@@ -146,7 +146,9 @@ def import_csv(
             if address in known or address in seen:
                 report.skipped.append((line, f"{address} is already known"))
                 continue
-            names = [n for n in values.get("categories", "").split(";") if n.strip()]
+            # "categories": the column's name before there were several newsletters
+            given = values.get("newsletters") or values.get("categories", "")
+            names = [n for n in given.split(";") if n.strip()]
             categories = category_slugs(names) if names else defaults
             insert_subscriber(
                 connection, address, status, categories, values.get("source") or source, now
@@ -173,7 +175,7 @@ def export_csv(engine: Engine) -> Iterator[str]:
             [
                 s.email,
                 s.status,
-                ";".join(s.categories),
+                ";".join(s.newsletters),
                 s.source,
                 s.subscribed_at.isoformat(),
                 s.confirmed_at.isoformat() if s.confirmed_at else "",

@@ -17,7 +17,7 @@ from newsletter.statuses import LEFT
 from newsletter.store import (
     Subscriber,
     find_subscriber,
-    set_categories,
+    set_newsletters,
     set_status,
     subscriber_by_id,
 )
@@ -100,7 +100,7 @@ def leave_routes(pages: Pages) -> list[Route]:
             "preferences.html.j2",
             email=subscriber.email,
             token=token,
-            selected=list(subscriber.categories),
+            selected=list(subscriber.newsletters),
             unsubscribe_token=pages.signer.sign("unsubscribe", link_subject(subscriber.id)),
         )
 
@@ -116,7 +116,7 @@ def leave_routes(pages: Pages) -> list[Route]:
             if subscriber is None or subscriber.status in GONE:
                 return subscriber
             if categories:
-                set_categories(pages.store, subscriber.email, categories)
+                set_newsletters(pages.store, subscriber.email, categories)
             else:  # nothing chosen: that is leaving
                 set_status(pages.store, subscriber.email, "unsubscribed", pages.clock())
             return subscriber

@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from feeds.model import Site
-from feeds.text import slugify
 from newsletter.tokens import Signer
 
 CSRF_COOKIE = "press_csrf"
@@ -30,8 +29,8 @@ MAX_EMAIL = 320
 class WebSettings:
     """What the endpoints need besides the database and the templates."""
 
-    categories: tuple[str, ...]  # names offered on the forms
-    default_category: str
+    newsletters: tuple[tuple[str, str], ...]  # (id, title) offered on the forms
+    default_newsletter: str  # the id checked on a blank form
     confirm_hours: int = 72
     per_client: int = 5  # subscribe posts per client address per window
     window: float = 600.0  # seconds
@@ -81,12 +80,12 @@ class Pages:
     clock: Callable[[], datetime]
     ticks: Callable[[], float]
     limits: RateLimit = field(init=False)
-    offered: list[tuple[str, str]] = field(init=False)  # (slug, name)
+    offered: list[tuple[str, str]] = field(init=False)  # (id, title)
     names: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = RateLimit(self.settings)
-        self.offered = [(slugify(name), name) for name in self.settings.categories]
+        self.offered = list(self.settings.newsletters)
         self.names = dict(self.offered)
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:

@@ -9,11 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from feeds.text import slugify
 from newsletter.store import (
     Subscriber,
     find_subscriber,
-    set_categories,
+    set_newsletters,
     set_status,
     subscriber_by_id,
 )
@@ -29,7 +28,7 @@ def subscribe_routes(pages: Pages, request_confirmation: RequestConfirmation) ->
 
     async def subscribe_form(request: Request) -> Response:
         email = request.query_params.get("email", "")[:MAX_EMAIL]
-        default = [slugify(settings.default_category)]
+        default = [settings.default_newsletter]
         return pages.page(request, "subscribe.html.j2", email=email, selected=default)
 
     async def subscribe(request: Request) -> Response:
@@ -113,7 +112,7 @@ def subscribe_routes(pages: Pages, request_confirmation: RequestConfirmation) ->
 
         def confirmed() -> tuple[Subscriber, list[str]]:
             subscriber, categories = requested(request.path_params["token"])
-            set_categories(pages.store, subscriber.email, categories)
+            set_newsletters(pages.store, subscriber.email, categories)
             if subscriber.status != "confirmed":
                 set_status(pages.store, subscriber.email, "confirmed", pages.clock())
             return subscriber, categories

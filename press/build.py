@@ -35,15 +35,17 @@ def digest_archive(
         return [], []
     # Imported here: a site without the archive renders no digest (and starts faster).
     from newsletter.archive import digest_feed, sent_digests, web_copies
-    from newsletter.digest import find_category
 
     site = config.site
     settings = config.newsletter
-    category = find_category(posts, settings.category)
+    weekly = [spec for spec in config.newsletters if spec.cadence == "weekly"]
+    if not weekly:
+        return [], []
+    spec = weekly[0]  # the archive and its feed are the first weekly newsletter's
     this_week = Week.of(now.astimezone(site.timezone).date())
-    digests = sent_digests(site, posts, category, this_week)
-    feed = digest_feed(site, category, digests, settings, config.feeds)
-    files = web_copies(env, site, digests, category, settings, feed, config.feeds)
+    digests = sent_digests(site, posts, spec, this_week)
+    feed = digest_feed(site, spec, digests, settings, config.feeds)
+    files = web_copies(env, site, digests, spec, settings, feed, config.feeds)
     return list(files), [feed]  # a page a week: few
 
 

@@ -214,9 +214,20 @@ Examples:
     help="The ISO week, or latest for the newest week with posts. Default: the last full week.",
 )
 @click.option(
+    "--day",
+    metavar="2022-09-16|latest",
+    help="A daily newsletter's day, or latest. Default: yesterday.",
+)
+@click.option(
+    "--newsletter",
+    "newsletter_id",
+    metavar="ID",
+    help="The newsletter (an id of [newsletters.<id>]). Default: the first.",
+)
+@click.option(
     "--category",
     metavar="NAME",
-    help="The category to gather. Default: newsletter.category.",
+    help="The newsletter of this one category (as before there were several).",
 )
 @click.option(
     "--send",
@@ -246,13 +257,16 @@ Examples:
 def digest(
     obj: Context,
     week: str | None,
+    day: str | None,
+    newsletter_id: str | None,
     category: str | None,
     send: bool,
     queue_only: bool,
     outbox_dir: Path | None,
     preview_dir: Path | None,
 ) -> None:
-    """Build the weekly digest of one category; send it, or write the outbox or a preview.
+    """Build a newsletter's digest of a week (or a day); send it, or write the outbox or
+    a preview.
 
     Without an option it writes the week's web copy into public/newsletter/. --send
     needs smtp.url and PRESS_SECRET_KEY; each subscriber gets it once, however often the
@@ -263,6 +277,16 @@ def digest(
     from press.pipeline import run_digest
     from press.send import SendRefused
 
+    spec = _newsletter(obj.config, newsletter_id, category)
+    if spec.cadence == "post":
+        raise click.BadParameter(
+            f"{spec.id} sends each post as it is published (press run), not a digest",
+            param_hint="--newsletter",
+        )
+    if week and spec.cadence == "daily":
+        raise click.BadParameter(f"{spec.id} is daily: give --day", param_hint="--week")
+    if day and spec.cadence == "weekly":
+        raise click.BadParameter(f"{spec.id} is weekly: give --week", param_hint="--day")
     if sum(bool(x) for x in (send, outbox_dir, preview_dir)) > 1:
         raise click.UsageError("choose one of --send, --outbox and --preview")
     if queue_only and not send:
@@ -287,12 +311,12 @@ def digest(
 
     try:
         result = run_digest(
-            obj.config, week, mode, utc_now(), say=say,
-            warn=lambda line: say(line, err=True), category=category, folder=folder,
+            obj.config, week or day, mode, utc_now(), say=say,
+            warn=lambda line: say(line, err=True), newsletter=spec.id, folder=folder,
             progress=progress,
         )  # fmt: skip
     except WeekError as error:
-        raise click.BadParameter(str(error), param_hint="--week") from None
+        raise click.BadParameter(str(error), param_hint="--day" if day else "--week") from None
     except (SendRefused, SmtpError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
     finally:
@@ -309,6 +333,27 @@ def digest(
     if result.state == "unavailable":
         click.echo("run the same command again when the server is back", err=True)
     sys.exit(result.exit_status)
+
+
+def _newsletter(config: Config, newsletter_id: str | None, category: str | None) -> Any:
+    """The newsletter --newsletter names (a wrong one is refused with the ones there
+    are), or the one of --category's category (none: a weekly digest of it), or the
+    first."""
+    if newsletter_id and category:
+        raise click.UsageError("give --newsletter or --category, not both")
+    if category:
+        from feeds.text import slugify
+        from press.digest import newsletter_of
+
+        slug = slugify(category)
+        for spec in config.newsletters:
+            if spec.id == slug or [slugify(c) for c in spec.categories] == [slug]:
+                return spec
+        return newsletter_of(config, slug)  # a weekly digest of it, by hand, as before
+    try:
+        return config.newsletter_spec(newsletter_id)
+    except KeyError as error:
+        raise click.BadParameter(str(error.args[0]), param_hint="--newsletter") from None
 
 
 def _shown(path: Path) -> str:
@@ -469,8 +514,8 @@ def subscribers_list(obj: Context, status: str | None, category: str | None) -> 
     slug = slugify(category) if category else None
     count = 0
     for s in list_subscribers(open_store(obj.config), status, slug):
-        categories = ",".join(s.categories)
-        click.echo(f"{s.email}\t{s.status}\t{categories}\t{s.subscribed_at:%Y-%m-%d}")
+        newsletters = ",".join(s.newsletters)
+        click.echo(f"{s.email}\t{s.status}\t{newsletters}\t{s.subscribed_at:%Y-%m-%d}")
         count += 1
     click.echo(counted(count, "subscriber"), err=True)
 

@@ -14,7 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feeds.model import Site
+from newsletter.model import NewsletterSpec
 from newsletter.verp import default_pattern
+from press.newsletters import read_newsletters
 from press.settings import (
     REQUIRED,
     SECTIONS,
@@ -68,6 +70,7 @@ class Config:
     subscribers: Subscribers
     dkim: Dkim
     schedule: Schedule
+    newsletters: tuple[NewsletterSpec, ...] = ()
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -78,6 +81,16 @@ class Config:
             or self.storage.url
             or f"sqlite:///{self.folder('var') / 'press.db'}"
         )
+
+    def newsletter_spec(self, newsletter_id: str | None = None) -> NewsletterSpec:
+        """The newsletter ``newsletter_id``, or the first one; KeyError names the known."""
+        if newsletter_id is None:
+            return self.newsletters[0]
+        for spec in self.newsletters:
+            if spec.id == newsletter_id:
+                return spec
+        known = ", ".join(spec.id for spec in self.newsletters)
+        raise KeyError(f"no newsletter {newsletter_id!r} in {self.path.name} (known: {known})")
 
     @property
     def root(self) -> Path:
@@ -115,13 +128,18 @@ def load_config(
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     values = validate(raw, str(path))
-    _check_schedule(values, str(path))
+    zone = ZoneInfo(values["site.timezone"])
+    newsletters, problems = read_newsletters(raw, values, zone)
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {problem}" for problem in problems))
+    if "newsletters" not in raw:
+        _check_schedule(values, str(path))
     site = Site(
         title=values["site.title"],
         url=values["site.url"],
         author=values["site.author"],
         language=values["site.language"],
-        timezone=ZoneInfo(values["site.timezone"]),
+        timezone=zone,
         description=values["site.description"],
         permalink=values["feeds.permalink"],
         icon=values["site.icon"],
@@ -150,7 +168,7 @@ def load_config(
     comments = values["pages.comments"] if values["pages.enabled"] else "off"
     to = values["pages.comments_to"] or newsletter.reply_to or newsletter.sender
     site = replace(site, comments=comments, comments_to=parseaddr(to)[1])
-    return Config(path, site, secrets=secrets, **sections)
+    return Config(path, site, newsletters=newsletters, secrets=secrets, **sections)
 
 
 def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -159,6 +177,8 @@ def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:
     sections = {s.section for s in SETTINGS}
     problems: list[str] = []
     for section, table in raw.items():
+        if section == "newsletters":
+            continue  # a table of tables: press.newsletters reads it
         if section not in sections:
             problems.append(f"unknown section [{section}]{_hint(section, sections)}")
         elif not isinstance(table, dict):

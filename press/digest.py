@@ -10,10 +10,20 @@ from pathlib import Path
 
 from feeds.model import Post
 from feeds.select import published
-from newsletter.digest import find_category, latest_week, parse_week, previous_week, select_week
+from newsletter.digest import (
+    find_categories,
+    latest_day,
+    latest_week,
+    parse_day,
+    parse_week,
+    previous_day,
+    previous_week,
+    select_day,
+    select_week,
+)
 from newsletter.dkim import DkimKey, sign
 from newsletter.message import Envelope
-from newsletter.model import Digest, Recipient
+from newsletter.model import Digest, NewsletterSpec, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
 from newsletter.splice import Splicer
 from newsletter.tokens import DEVELOPMENT_KEY, Signer, link_subject
@@ -35,21 +45,45 @@ def signer_from(config: Config) -> Signer:
 
 
 def choose_digest(
-    config: Config, posts: Sequence[Post], week: str | None, category: str, now: datetime
+    config: Config, posts: Sequence[Post], period: str | None, spec: NewsletterSpec, now: datetime
 ) -> Digest:
-    """The digest of ``week`` (``2022-W37``, ``latest``, or None for the last full week).
-
-    ``posts`` are the published posts.
-    """
+    """The newsletter's digest of ``period``: for a weekly one an ISO week (``2022-W37``),
+    for a daily one a day (``2022-09-16``); ``latest`` for the newest with posts; None for
+    the last complete one. ``posts`` are the published posts."""
     zone = config.site.timezone
-    chosen = find_category(posts, category)
-    if week is None:
+    chosen = find_categories(posts, spec)
+    latest = period is not None and period.strip().lower() == "latest"
+    if spec.cadence == "daily":
+        if period is None:
+            day = previous_day(now, zone)
+        elif latest:
+            day = latest_day(posts, chosen, zone) or previous_day(now, zone)
+        else:
+            day = parse_day(period)
+        return select_day(posts, spec, chosen, day, zone)
+    if period is None:
         wanted = previous_week(now, zone)
-    elif week.strip().lower() == "latest":
+    elif latest:
         wanted = latest_week(posts, chosen, zone) or previous_week(now, zone)
     else:
-        wanted = parse_week(week)
-    return select_week(posts, chosen, wanted, zone)
+        wanted = parse_week(period)
+    return select_week(posts, spec, chosen, wanted, zone)
+
+
+def newsletter_of(config: Config, newsletter: str | None) -> NewsletterSpec:
+    """The newsletter ``newsletter`` (None: the first). An id press.toml does not name
+    is the weekly digest of the category of that slug, sent by hand (``press digest
+    --category``), as before there were several newsletters."""
+    try:
+        return config.newsletter_spec(newsletter)
+    except KeyError:
+        assert newsletter is not None
+        weekly = [s for s in config.newsletters if s.cadence == "weekly"]
+        base = weekly[0] if weekly else config.newsletters[0]
+        return base._replace(
+            id=newsletter, cadence="weekly", at="mon 07:00:00", categories=(newsletter,),
+            title=f"The weekly {newsletter} digest", choose_categories=False,
+        )  # fmt: skip
 
 
 def recipient_for(config: Config, signer: Signer, email: str, subscriber_id: int) -> Recipient:
@@ -90,19 +124,23 @@ class DigestRun:
 
 
 def prepare(
-    config: Config, week: str | None, category: str | None, now: datetime
+    config: Config, week: str | None, newsletter: str | None, now: datetime
 ) -> tuple[DigestRun, tuple[Post, ...]]:
-    """Load the posts (through the last publish's cache), choose the digest and render
-    it once."""
+    """Load the posts (through the last publish's cache), choose the digest of the
+    newsletter ``newsletter`` (None: the first) and render it once."""
     loaded = load_posts(config, open_cache(config))
     posts = published(loaded.posts, now)
-    settings = config.newsletter._replace(category=category or config.newsletter.category)
-    digest = choose_digest(config, posts, week, settings.category, now)
+    settings = config.newsletter
+    spec = newsletter_of(config, newsletter)
+    if spec not in config.newsletters:  # by hand, of one category: called as the posts spell it
+        name = find_categories(posts, spec)[0].name
+        spec = spec._replace(title=f"The weekly {name} digest", categories=(name,))
+    digest = choose_digest(config, posts, week, spec, now)
     rendered = render_digest(template_env(config), config.site, digest, settings)
     envelope = Envelope(
         sender=settings.sender,
         date=now,
-        list_name=f"{digest.category.name} – {config.site.title}",
+        list_name=f"{digest.label} – {config.site.title}",
         reply_to=settings.reply_to,
     )
     return DigestRun(config, rendered, envelope, Splicer(config.site, rendered, envelope)), posts

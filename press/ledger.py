@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from feeds.text import slugify
-from newsletter.digest import previous_week
+from newsletter.digest import previous_day, previous_week
 from newsletter.ledger import find_digest, open_records, skip_digest
+from newsletter.model import NewsletterSpec
 from press.config import Config
 from press.digest import prepare
 from press.mail import open_store, smtp_connector
@@ -28,30 +28,61 @@ from press.pipeline import run_digest
 log = logging.getLogger("press.run")
 
 
-def weekly_trigger(config: Config) -> CronTrigger:
-    """The weekly digest's schedule, in the site's zone (it follows DST changes)."""
-    day, clock = config.schedule.digest.split()
+def newsletter_trigger(config: Config, spec: NewsletterSpec) -> CronTrigger:
+    """A daily or weekly newsletter's schedule, in the site's zone (it follows DST)."""
+    day, clock = spec.at.split() if spec.cadence == "weekly" else ("*", spec.at)
     hour, minute, second = (int(n) for n in clock.split(":"))
     return CronTrigger(
         day_of_week=day, hour=hour, minute=minute, second=second, timezone=config.site.timezone
     )
 
 
+def weekly_trigger(config: Config) -> CronTrigger:
+    """The first newsletter's schedule (the weekly digest of a site that has one)."""
+    return newsletter_trigger(config, scheduled(config)[0])
+
+
+def scheduled(config: Config) -> list[NewsletterSpec]:
+    """The newsletters that go out on a schedule (daily and weekly ones)."""
+    return [spec for spec in config.newsletters if spec.cadence in ("daily", "weekly")]
+
+
 @dataclass(frozen=True)
 class Due:
-    """One time the schedule fired: the digest of ``week`` became due ``at``."""
+    """One time a schedule fired: the digest of ``period`` (a week or a day) of the
+    newsletter ``newsletter`` became due ``at``."""
 
-    week: str
+    newsletter: str
+    period: str
     at: datetime
 
+    @property
+    def week(self) -> str:  # a weekly newsletter's period
+        return self.period
 
-def fired(config: Config, since: datetime, until: datetime) -> list[Due]:
-    """The times the weekly schedule fired in ``(since, until]``, oldest first."""
-    trigger, zone = weekly_trigger(config), config.site.timezone
+    @property
+    def key(self) -> str:
+        return f"{self.period}-{self.newsletter}"
+
+
+PERIOD = {"weekly": timedelta(days=7), "daily": timedelta(days=1)}
+
+
+def fired(
+    config: Config, since: datetime, until: datetime, spec: NewsletterSpec | None = None
+) -> list[Due]:
+    """The times the newsletter's (default: the first's) schedule fired in ``(since,
+    until]``, oldest first."""
+    spec = spec or scheduled(config)[0]
+    trigger, zone = newsletter_trigger(config, spec), config.site.timezone
     found: list[Due] = []
     fire = trigger.get_next_fire_time(None, since + timedelta(microseconds=1))
     while fire is not None and fire <= until:
-        found.append(Due(str(previous_week(fire, zone)), fire))
+        if spec.cadence == "daily":
+            period = previous_day(fire, zone).isoformat()
+        else:
+            period = str(previous_week(fire, zone))
+        found.append(Due(spec.id, period, fire))
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
     return found
 
@@ -67,43 +98,47 @@ def send_due(
     clock: Callable[[], datetime] | None = None,
 ) -> bool:
     """Send (or write to ``var/outbox`` when no SMTP server is set) every digest the
-    ledger says is due now; record the ones past their grace as skipped. Returns True when
-    something due could not all go (the SMTP server was down, messages were deferred): the
-    caller tries again later."""
+    ledger says is due now, of every newsletter; record the ones past their grace as
+    skipped. Returns True when something due could not all go (the SMTP server was down,
+    messages were deferred): the caller tries again later."""
     clock = clock or (lambda: now)
     engine = open_store(config)
     allowed = grace(config)
-    slug = slugify(config.newsletter.category)
     mode = "send" if smtp_connector(config) else "outbox"
     again = False
     seen: set[str] = set()
-    # The last firing before the grace window too: a digest missed altogether is recorded.
-    for due in fired(config, now - allowed - timedelta(days=7), now):
-        key = f"{due.week}-{slug}"
-        seen.add(key)
-        record = find_digest(engine, key)
-        if record is not None and record.done:
-            continue
-        late = now - due.at
-        if late > allowed:
-            _skip(config, due, key, slug, late, now, record is not None)
-            continue
-        if mode == "send":
-            log.info("digest %s is due (%s), %s late", key, f"{due.at:%Y-%m-%d %H:%M %Z}", late)
-        again |= _run(config, due.week, None, mode, now, due.at, stop, clock)
+    for spec in scheduled(config):
+        # The last firing before the grace window too: a digest missed altogether is
+        # recorded.
+        for due in fired(config, now - allowed - PERIOD[spec.cadence], now, spec):
+            seen.add(due.key)
+            record = find_digest(engine, due.key)
+            if record is not None and record.done:
+                continue
+            late = now - due.at
+            if late > allowed:
+                _skip(config, due, late, now, record is not None)
+                continue
+            if mode == "send":
+                at = f"{due.at:%Y-%m-%d %H:%M %Z}"
+                log.info("digest %s is due (%s), %s late", due.key, at, late)
+            again |= _run(config, due.period, spec.id, mode, now, due.at, stop, clock)
+            if stop is not None and stop.is_set():
+                return again
     if mode == "send":
+        known = {spec.id for spec in config.newsletters}
         for record in open_records(engine):
-            if record.key in seen or record.due_at is not None:
+            if record.key in seen or record.due_at is not None or record.newsletter not in known:
                 continue  # a scheduled one is handled above, or is older than the window
             if now - record.created_at <= allowed:  # begun by hand, left half-sent
-                again |= _run(config, record.week, record.category, mode, now, None, stop, clock)
+                again |= _run(config, record.week, record.newsletter, mode, now, None, stop, clock)
     return again
 
 
 def _run(
     config: Config,
     week: str,
-    category: str | None,
+    newsletter: str | None,
     mode: str,
     now: datetime,
     due: datetime | None,
@@ -112,23 +147,22 @@ def _run(
 ) -> bool:
     folder = config.folder("var") / "outbox"
     result = run_digest(
-        config, week, mode, now, say=log.info, warn=log.warning, category=category,
+        config, week, mode, now, say=log.info, warn=log.warning, newsletter=newsletter,
         folder=folder, due=due, stop=stop, clock=clock,
     )  # fmt: skip
     return result.state in ("left", "unavailable") and not (stop and stop.is_set())
 
 
-def _skip(
-    config: Config, due: Due, key: str, slug: str, late: timedelta, now: datetime, begun: bool
-) -> None:
+def _skip(config: Config, due: Due, late: timedelta, now: datetime, begun: bool) -> None:
     if not begun:
-        run, _ = prepare(config, due.week, None, now)
+        run, _ = prepare(config, due.period, due.newsletter, now)
         if not run.digest.posts:
             return  # nothing would have gone: nothing to record
     reason = (
         f"not sent within schedule.grace_hours ({grace(config)}) of its time "
         f"{due.at:%Y-%m-%d %H:%M %Z}; {late} late"
     )
-    left = skip_digest(open_store(config), key, slug, due.week, reason, now, due.at)
+    engine = open_store(config)
+    left = skip_digest(engine, due.key, due.newsletter, due.period, reason, now, due.at)
     unsent = f"; {left:,} messages left unsent" if left else ""
-    log.warning("skipped digest %s: %s%s", key, reason, unsent)
+    log.warning("skipped digest %s: %s%s", due.key, reason, unsent)

@@ -65,7 +65,7 @@ def run_digest(
     *,
     say: Callable[[str], None],
     warn: Callable[[str], None] | None = None,
-    category: str | None = None,
+    newsletter: str | None = None,
     folder: Path | None = None,
     due: datetime | None = None,
     progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
@@ -83,15 +83,16 @@ def run_digest(
     """
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-    run, posts = prepare(config, week, category, now)
+    run, posts = prepare(config, week, newsletter, now)
     found = run.digest
     if not found.posts:
-        why = unknown_category(posts, found.category.name)
-        say(f"no {found.category.name} posts in {found.week}; nothing to send")
-        if why:
-            (warn or say)(f"{found.category.name}: {why}")
+        say(f"no {found.label} posts in {found.week}; nothing to send")
+        for category in found.categories:
+            why = unknown_category(posts, category.name)
+            if why:
+                (warn or say)(f"{category.name}: {why}")
         return DigestResult(found.key, "empty")
-    name, count = found.category.name, len(found.posts)
+    name, count = found.label, len(found.posts)
     say(f"{name} digest {found.week} ({week_dates(found)}): {counted(count, 'post')}")
     say(f"subject: {run.rendered.subject}")
     result = DigestResult(found.key)
@@ -111,9 +112,9 @@ def run_digest(
         if mode == "preview":
             result.paths += write_preview(run, folder, signer)
         else:
-            emails = outbox_recipients(open_store(config), found.category.slug)
+            emails = outbox_recipients(open_store(config), found.newsletter.id)
             if not emails:
-                say(f"no confirmed subscribers of {found.category.name}; outbox empty")
+                say(f"no confirmed subscribers of {found.label}; outbox empty")
             result.paths += write_outbox(run, folder, signer, emails)
             say(f"wrote {counted(len(emails), 'message')} to {folder}")
     web_copy = write_web_copy(run)

@@ -19,11 +19,12 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
+from newsletter.render import about
 from press.clock import utc_now
 from press.config import Config
 from press.files import PostChanged, Stamps, files_below, post_stamps
 from press.incremental import PostCache
-from press.ledger import send_due, weekly_trigger
+from press.ledger import newsletter_trigger, scheduled, send_due
 from press.lock import FileLock
 from press.mail import open_store
 from press.publish import publish
@@ -31,7 +32,7 @@ from press.shares import one_a_core
 from press.write import WriteFailed
 
 log = logging.getLogger("press.run")
-JOB_ID = "weekly-digest"
+JOB_ID = "newsletter"
 QUIET = 0.5  # seconds without a further change before a burst of saves is published
 RETRY = (60.0, 1800.0)  # seconds before a digest that could not go is tried again: first, most
 
@@ -222,12 +223,21 @@ def run(
         due = publisher("start", seen.posts)
         if once:
             return duty.once()
-        job: Any = scheduler.add_job(
-            duty.wake.set, weekly_trigger(config), id=JOB_ID, name="weekly digest",
-            replace_existing=True, coalesce=True, misfire_grace_time=None,
-        )  # fmt: skip
+        jobs: list[Any] = [
+            scheduler.add_job(
+                duty.wake.set,
+                newsletter_trigger(config, spec),
+                id=f"{JOB_ID}:{spec.id}",
+                name=spec.title,
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+            for spec in scheduled(config)
+        ]
         scheduler.start()
-        log.info("next weekly digest: %s", job.next_run_time)
+        for job in jobs:  # "next: the weekly China-Russia digest, 2026-12-07 07:00:00+00:00"
+            log.info("next: %s, %s", about(job.name), job.next_run_time)
         thread.start()  # sends what is due now first
         watch(config, stop, due, publisher, seen, clock)
         return False

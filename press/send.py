@@ -17,6 +17,7 @@ from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.ledger import delivery_counts, finish_digest, open_digest
 from newsletter.message import message_bytes
 from newsletter.model import DeliverySettings
+from newsletter.render import about
 from newsletter.smtp import SmtpError, Transport
 from newsletter.store import Subscriber, list_subscribers
 from newsletter.subscribers import category_slugs
@@ -24,7 +25,7 @@ from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
 from newsletter.verp import return_path
 from press.clock import ticks, utc_now
 from press.config import Config
-from press.digest import SECRET_VARIABLE, DigestRun, recipient_for, signer_from
+from press.digest import SECRET_VARIABLE, DigestRun, newsletter_of, recipient_for, signer_from
 from press.faults import reached
 from press.mail import dkim_key, smtp_connector
 from press.processes import ProcessFailed, send_in_processes
@@ -82,7 +83,7 @@ def send_digest(
     clock: Callable[[], datetime] = utc_now,
     due: datetime | None = None,
 ) -> DeliveryReport:
-    """Send a digest to every confirmed subscriber of its category, exactly once each.
+    """Send a digest to every confirmed subscriber of its newsletter, exactly once each.
 
     The first run freezes the audience in the deliveries table; any later run for the same
     digest sends only what is still queued. An SMTP server that cannot be used leaves the
@@ -136,16 +137,16 @@ def freeze_audience(
     time (a test may kill the process inside that transaction: PRESS_KILL_AT)."""
     digest = run.digest
     digest_id, _ = open_digest(
-        engine, digest.key, digest.category.slug, str(digest.week), run.rendered.subject,
+        engine, digest.key, digest.newsletter.id, str(digest.week), run.rendered.subject,
         now, due, freezing=lambda: reached("digest:freezing"),
     )  # fmt: skip
     reached("digest:frozen")
     return digest_id
 
 
-def outbox_recipients(engine: Engine, category_slug: str) -> list[tuple[str, int]]:
-    """The confirmed subscribers of a category (address, id), for ``--outbox``."""
-    return [(s.email, s.id) for s in list_subscribers(engine, "confirmed", category_slug)]
+def outbox_recipients(engine: Engine, newsletter: str) -> list[tuple[str, int]]:
+    """The confirmed subscribers of a newsletter (address, id), for ``--outbox``."""
+    return [(s.email, s.id) for s in list_subscribers(engine, "confirmed", newsletter)]
 
 
 def send_confirmation(
@@ -155,14 +156,15 @@ def send_confirmation(
     for the subscriber's current version. Returns where it went."""
     connector = smtp_connector(config)
     signer = real_signer(config) if connector else signer_from(config)
-    subject = confirm_subject(subscriber.id, subscriber.version, category_slugs(categories))
+    ids = category_slugs(categories)  # newsletter ids (a category's slug, before)
+    subject = confirm_subject(subscriber.id, subscriber.version, ids)
     message = build_confirmation(
         template_env(config),
         config.site,
         config.newsletter.sender,
         subscriber.email,
         config.site.absolute(f"/confirm/{signer.sign('confirm', subject)}"),
-        categories,
+        [about(newsletter_of(config, i).title) for i in ids],
         config.subscribers.confirm_hours,
         now,
     )

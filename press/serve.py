@@ -21,12 +21,11 @@ from press.send import real_signer, send_confirmation
 from press.templates import template_env
 
 
-def web_settings(config: Config, categories: list[str]) -> WebSettings:
-    default = config.newsletter.category
-    offered = tuple(dict.fromkeys([default, *categories]))
+def web_settings(config: Config) -> WebSettings:
+    """Every newsletter is offered on the forms; the first is checked on a blank one."""
     return WebSettings(
-        categories=offered,
-        default_category=default,
+        newsletters=tuple((spec.id, spec.title) for spec in config.newsletters),
+        default_newsletter=config.newsletters[0].id,
         confirm_hours=config.subscribers.confirm_hours,
     )
 
@@ -59,7 +58,7 @@ def build_app(config: Config) -> Starlette:
         site=config.site,
         signer=real_signer(config),
         env=template_env(config),
-        settings=web_settings(config, [config.newsletter.category]),
+        settings=web_settings(config),
         request_confirmation=confirmations,
         clock=utc_now,
         ticks=ticks,

@@ -67,7 +67,7 @@ def run_worker(
     def run_for(digest_id: int) -> DigestRun:
         if digest_id not in runs:
             record = digest_by_id(engine, digest_id)
-            runs[digest_id], _ = prepare(config, record.week, record.category, utc_now())
+            runs[digest_id], _ = prepare(config, record.week, record.newsletter, utc_now())
             log.info("worker %s: sending digest %s", owner, record.key)
         return runs[digest_id]
 

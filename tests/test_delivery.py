@@ -69,7 +69,9 @@ def test_migrations_from_an_empty_database(database_url: str) -> None:
     engine.dispose()
     assert {
         "subscribers",
-        "subscriber_categories",
+        "subscriptions",
+        "subscription_categories",
+        "newsletter_posts",
         "digests",
         "deliveries",
         "alembic_version",
@@ -285,7 +287,7 @@ def test_import_reports_bad_rows_and_imports_the_rest(database_url: str) -> None
     assert "not an address" in report.problems[0][1]
     assert [line for line, _ in report.skipped] == [4, 5]
     good = find_subscriber(engine, "good@example.com")
-    assert good is not None and good.categories == ("china-russia", "trade")
+    assert good is not None and good.newsletters == ("china-russia", "trade")
     assert good.status == "confirmed"
     gone = find_subscriber(engine, "gone@example.com")
     assert gone is not None and gone.status == "unsubscribed"  # never mailed again
@@ -294,7 +296,7 @@ def test_import_reports_bad_rows_and_imports_the_rest(database_url: str) -> None
     exported = "".join(export_csv(engine)).splitlines()
     engine.dispose()
     assert (
-        exported[0] == "email,status,categories,source,subscribed_at,confirmed_at,unsubscribed_at"
+        exported[0] == "email,status,newsletters,source,subscribed_at,confirmed_at,unsubscribed_at"
     )
     assert len(exported) == 4
 

@@ -20,9 +20,9 @@ from newsletter.digest import (
     latest_week,
     parse_week,
     previous_week,
-    select_week,
     week_bounds,
 )
+from newsletter.digest import select_week as select_newsletter_week
 from newsletter.message import Envelope, build_message, message_bytes
 from newsletter.model import DigestSettings, Week
 from newsletter.render import render_digest, week_dates
@@ -52,6 +52,14 @@ SETTINGS = DigestSettings(
 )
 
 
+SPEC = load_config(ROOT / "press.toml").newsletters[0]  # the weekly China-Russia digest
+
+
+def select_week(posts: Any, category: Category, week: Week, zone: Any) -> Any:
+    """The weekly digest of one category."""
+    return select_newsletter_week(posts, SPEC, (category,), week, zone)
+
+
 def bundled_posts() -> tuple[Any, ...]:
     return load_posts(load_config(ROOT / "press.toml")).posts
 
@@ -65,8 +73,8 @@ def test_week_2022_w37_holds_two_posts() -> None:
 
 
 def test_latest_and_previous_weeks() -> None:
-    assert latest_week(bundled_posts(), CHINA_RUSSIA, LONDON) == Week(2022, 37)
-    assert latest_week(bundled_posts(), Category("Nope", "nope"), LONDON) is None
+    assert latest_week(bundled_posts(), (CHINA_RUSSIA,), LONDON) == Week(2022, 37)
+    assert latest_week(bundled_posts(), (Category("Nope", "nope"),), LONDON) is None
     # Monday 07:00 in London: the week just ended.
     assert previous_week(SEND_TIME, LONDON) == Week(2022, 37)
     assert previous_week(datetime(2023, 1, 2, 7, tzinfo=LONDON), LONDON) == Week(2022, 52)
@@ -285,9 +293,10 @@ def test_preview_writes_three_files(project: Path) -> None:
 
 
 def test_a_digest_run_is_plain_data(project: Path) -> None:
-    run, posts = prepare(load_config(project / "press.toml"), "latest", "China-U.S.", NOW)
+    run, posts = prepare(load_config(project / "press.toml"), "latest", "china-us", NOW)
     assert isinstance(run, DigestRun)
-    assert run.digest.category.name == "China-U.S."
+    assert [c.name for c in run.digest.categories] == ["China-U.S."]  # by hand: as spelt
+    assert run.digest.key == "2022-W21-china-us"
     assert [p.title for p in run.digest.posts] == [
         "China And Russia Fly Too Close For The Quad’s Comfort"
     ]

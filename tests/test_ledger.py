@@ -334,7 +334,12 @@ def test_two_sites_on_one_postgresql_each_run_their_scheduler(
             sites.append(site)
         with press_run(sites[0]) as one, press_run(sites[1]) as two:
             for site in sites:
-                wait_for(lambda s=site: "next weekly digest" in (s / "run.log").read_text(), 60)
+                wait_for(
+                    lambda s=site: (
+                        "next: the weekly China-Russia digest" in (s / "run.log").read_text()
+                    ),
+                    60,
+                )
             assert one.poll() is None and two.poll() is None
     finally:
         with psycopg.connect(conninfo, autocommit=True) as connection:

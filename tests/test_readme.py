@@ -33,3 +33,9 @@ def test_every_setting_is_a_row_of_the_rendered_configuration_table() -> None:
 
 def test_the_two_commands_are_given() -> None:
     assert "make run" in README and "make test" in README
+
+
+def test_every_newsletter_key_is_documented() -> None:
+    from press.newsletters import KEYS
+
+    assert [k for k in KEYS if f"| `newsletters.<id>.{k}` |" not in README] == []

@@ -16,7 +16,8 @@ import feedparser
 import pytest
 
 from press.config import ConfigError, load_config
-from press.schedule import run, weekly_trigger
+from press.ledger import weekly_trigger
+from press.schedule import run
 from tests.conftest import LONDON
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
 from tests.test_delivery import subscribe
@@ -45,7 +46,9 @@ def press_run(project: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
         env={**os.environ, "PRESS_SECRET_KEY": KEY},
     )
     try:
-        wait_for(lambda: "next weekly digest" in (project / "run.log").read_text(), 30)
+        wait_for(
+            lambda: "next: the weekly China-Russia digest" in (project / "run.log").read_text(), 30
+        )
         yield process
     finally:
         if process.poll() is None:
@@ -142,13 +145,13 @@ def test_a_post_saved_while_press_run_starts_is_published(
 
     settings(project)
     config = load_config(project / "press.toml", {"PRESS_SECRET_KEY": KEY})
-    starting = press.schedule.weekly_trigger  # asked for after the first publish
+    starting = press.schedule.newsletter_trigger  # asked for after the first publish
 
     def save_a_post(*args: object) -> object:
         post(project, "meanwhile.md", "Saved Meanwhile", datetime(2025, 1, 1, tzinfo=UTC))
         return starting(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(press.schedule, "weekly_trigger", save_a_post)
+    monkeypatch.setattr(press.schedule, "newsletter_trigger", save_a_post)
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(config,), kwargs={"stop": stop})
     thread.start()
@@ -326,11 +329,16 @@ def test_a_standby_takes_over_when_the_scheduler_dies(project: Path, database_ur
         )  # fmt: skip
         try:
             wait_for(lambda: "standing by" in (project / "standby.log").read_text(), 30)
-            assert "next weekly digest" not in (project / "standby.log").read_text()
+            assert (
+                "next: the weekly China-Russia digest" not in (project / "standby.log").read_text()
+            )
             first.send_signal(signal.SIGKILL)
             first.wait()
             took = wait_for(
-                lambda: "next weekly digest" in (project / "standby.log").read_text(), 15
+                lambda: (
+                    "next: the weekly China-Russia digest" in (project / "standby.log").read_text()
+                ),
+                15,
             )
             print(f"the standby took over {took:.1f} s after the scheduler died")
             assert "taking over as the scheduler" in (project / "standby.log").read_text()

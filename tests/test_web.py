@@ -227,7 +227,9 @@ def test_an_expired_confirm_link_is_refused(project: Path) -> None:
         site=config.site,
         signer=Signer(KEY),
         env=template_env(config),
-        settings=WebSettings(("China-Russia",), "China-Russia", confirm_hours=0),
+        settings=WebSettings(
+            (("china-russia", "The weekly China-Russia digest"),), "china-russia", confirm_hours=0
+        ),
         request_confirmation=lambda email, categories: None,
         clock=lambda: NOW,
         ticks=time.monotonic,
@@ -235,6 +237,9 @@ def test_an_expired_confirm_link_is_refused(project: Path) -> None:
     with serving(config, app) as base, httpx.Client(base_url=base) as client:
         response = client.get(f"/confirm/{token}")
         assert response.status_code == 400 and "expired" in response.text
+
+
+OFFERED = (("china-russia", "The weekly China-Russia digest"),)
 
 
 def test_links_sent_before_subscriber_ids_work_until_their_date(project: Path) -> None:
@@ -251,7 +256,7 @@ def test_links_sent_before_subscriber_ids_work_until_their_date(project: Path) -
     def app_at(when: datetime) -> Starlette:
         return create_app(
             store=engine, site=config.site, signer=Signer(KEY), env=template_env(config),
-            settings=WebSettings(("China-Russia",), "China-Russia"),
+            settings=WebSettings(OFFERED, "china-russia"),
             request_confirmation=lambda email, categories: None, clock=lambda: when,
             ticks=time.monotonic,
         )  # fmt: skip

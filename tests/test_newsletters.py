@@ -1,0 +1,221 @@
+"""Several newsletters: press.toml's [newsletters], the migration that carries a site of
+one digest over, and a weekly newsletter of several categories, sent for real."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from press.config import ConfigError, load_config
+from press.ledger import fired
+from tests.smtp_server import smtp_server
+from tests.test_delivery import configure
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+TWO = """
+[newsletters.asia-weekly]
+title = "The weekly Asia digest"
+categories = ["China-Russia", "China-U.S."]
+at = "mon 07:00"
+
+[newsletters.china-russia-daily]
+categories = ["China-Russia"]
+cadence = "daily"
+at = "18:30"
+subject = "{newsletter}: {first_title}"
+"""
+
+
+def write(project: Path, extra: str, drop_legacy: bool = True) -> Path:
+    toml = project / "press.toml"
+    body = toml.read_text()
+    if drop_legacy:  # the bundled file names the one digest's category
+        body = body.replace('category = "China-Russia"\n', "")
+    toml.write_text(body + extra)
+    return toml
+
+
+def test_a_site_of_one_digest_has_one_weekly_newsletter(project: Path) -> None:
+    (spec,) = load_config(project / "press.toml").newsletters
+    assert spec.id == "china-russia" and spec.cadence == "weekly"
+    assert spec.categories == ("China-Russia",) and spec.at == "mon 07:00:00"
+    assert spec.title == "The weekly China-Russia digest"
+
+
+def test_newsletters_are_read_from_their_tables(project: Path) -> None:
+    weekly, daily = load_config(write(project, TWO)).newsletters
+    assert (weekly.id, weekly.cadence, weekly.at) == ("asia-weekly", "weekly", "mon 07:00:00")
+    assert weekly.categories == ("China-Russia", "China-U.S.")
+    assert (daily.id, daily.cadence, daily.at) == ("china-russia-daily", "daily", "18:30:00")
+    assert daily.title == "China-Russia daily" and daily.subject == "{newsletter}: {first_title}"
+
+
+def test_the_list_spelling_works_too(project: Path) -> None:
+    toml = write(
+        project,
+        '\n[[newsletters]]\nid = "all-posts"\ncategories = "all"\ncadence = "post"\n',
+    )
+    (spec,) = load_config(toml).newsletters
+    assert (spec.id, spec.categories, spec.cadence, spec.at) == ("all-posts", (), "post", "")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('\n[newsletters.x]\ncategories = ["Trade"]\ncadence = "monthly"\n',
+         "newsletters.x.cadence: expected one of ['post', 'daily', 'weekly'], got 'monthly'"),
+        ("\n[newsletters.x]\ncadence = \"weekly\"\n",
+         'newsletters.x.categories: required (a list of category names, or "all")'),
+        ('\n[newsletters.x]\ncategories = ["Trade"]\nat = "mon 02:30"\n',
+         "newsletters.x.at: mon 02:30:00 falls in 01:00–03:00, which Europe/London skips"),
+        ('\n[newsletters.x]\ncategories = ["Trade"]\ncadence = "post"\nat = "07:00"\n',
+         "newsletters.x.at: a post newsletter goes out as each post is published"),
+        ('\n[newsletters.Big]\ncategories = ["Trade"]\n',
+         "newsletters.Big: an id is lower-case letters, digits and hyphens"),
+        ('\n[newsletters.x]\ncategories = ["Trade"]\nsubjekt = "x"\n',
+         "unknown setting newsletters.x.subjekt; known: title, categories"),
+        ('\n[newsletters.x]\ncategories = ["Trade", "trade"]\n',
+         "newsletters.x.categories: a category is named twice"),
+        ('\n[newsletters.x]\ncategories = ["Trade"]\nsubject = "{nope}"\n',
+         "newsletters.x.subject: unknown field {nope}"),
+    ],
+)  # fmt: skip
+def test_a_wrong_newsletter_is_named_by_its_key(project: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(project, extra))
+    assert message in str(caught.value)
+    assert str(project / "press.toml") in str(caught.value)
+
+
+def test_the_old_keys_beside_newsletters_show_the_new_spelling(project: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(project, TWO, drop_legacy=False))
+    assert (
+        "newsletter.category: with [newsletters], each newsletter has its own categories: "
+        '[newsletters.china-russia] categories = ["China-Russia"]'
+    ) in str(caught.value)
+
+
+def test_each_newsletter_fires_at_its_own_local_time_across_dst(project: Path) -> None:
+    weekly, daily = load_config(write(project, TWO)).newsletters
+    config = load_config(project / "press.toml")
+    since, until = datetime(2027, 3, 26, tzinfo=UTC), datetime(2027, 3, 30, tzinfo=UTC)
+    days = fired(config, since, until, daily)
+    assert [(d.period, d.at.isoformat()) for d in days] == [
+        ("2027-03-25", "2027-03-26T18:30:00+00:00"),  # GMT
+        ("2027-03-26", "2027-03-27T18:30:00+00:00"),
+        ("2027-03-27", "2027-03-28T18:30:00+01:00"),  # BST: the clocks went forward at 01:00
+        ("2027-03-28", "2027-03-29T18:30:00+01:00"),
+    ]
+    weeks = fired(config, since, until, weekly)
+    assert [(d.key, d.at.isoformat()) for d in weeks] == [
+        ("2027-W12-asia-weekly", "2027-03-29T07:00:00+01:00")
+    ]
+    autumn = fired(config, datetime(2027, 10, 30, tzinfo=UTC), datetime(2027, 11, 1, tzinfo=UTC))
+    assert [d.at.isoformat() for d in autumn] == []  # the first: weekly, none that weekend
+    back = fired(
+        config, datetime(2027, 10, 30, 12, tzinfo=UTC), datetime(2027, 11, 1, tzinfo=UTC), daily
+    )
+    assert [d.at.isoformat() for d in back] == [
+        "2027-10-30T18:30:00+01:00", "2027-10-31T18:30:00+00:00",  # once each, GMT again
+    ]  # fmt: skip
+
+
+def test_the_migration_carries_subscribers_and_their_digests_over(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from newsletter.store import MIGRATIONS, connect, find_subscriber, migrate
+
+    engine = connect(database_url)
+    alembic = AlembicConfig()
+    alembic.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, "0005")  # a database made by the code of one digest
+    when = NOW.replace(tzinfo=None)
+    people = [
+        ("a@example.com", "confirmed", ["china-russia"]),
+        ("b@example.com", "confirmed", ["china-russia", "trade"]),
+        ("c@example.com", "unsubscribed", ["trade"]),
+        ("d@example.com", "bounced", []),
+        ("e@example.com", "complained", ["china-russia"]),
+        ("f@example.com", "pending", ["china-us"]),
+    ]
+    with engine.begin() as connection:
+        for n, (email, state, categories) in enumerate(people, 1):
+            connection.execute(
+                text(
+                    "INSERT INTO subscribers (id, email, status, source, subscribed_at,"
+                    " hard_bounces, version) VALUES (:i, :e, :s, 'test', :t, 0, 0)"
+                ),
+                {"i": n, "e": email, "s": state, "t": when},
+            )
+            for category in categories:
+                connection.execute(
+                    text("INSERT INTO subscriber_categories VALUES (:i, :c)"),
+                    {"i": n, "c": category},
+                )
+        connection.execute(
+            text(
+                "INSERT INTO digests (id, key, category, week, subject, created_at, finished_at)"
+                " VALUES (1, '2022-W37-china-russia', 'china-russia', '2022-W37', 's', :t, :t)"
+            ),
+            {"t": when},
+        )
+    migrate(engine)
+    for email, state, categories in people:
+        found = find_subscriber(engine, email)
+        assert found is not None
+        assert (found.status, found.newsletters) == (state, tuple(categories)), email
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT key, newsletter, week FROM digests")).one()
+    assert tuple(row) == ("2022-W37-china-russia", "china-russia", "2022-W37")
+    engine.dispose()
+
+
+def test_one_email_a_week_with_each_post_once_however_many_categories(
+    project: Path, database_url: str
+) -> None:
+    """A reader of a weekly newsletter of China-Russia and China-U.S.: one email, and the
+    post filed under both appears once in it."""
+    from newsletter.subscribers import add
+    from press.digest import prepare
+    from press.mail import open_store
+    from press.send import send_digest
+
+    both = project / "posts" / "2022-09-14-both.md"
+    both.write_text(
+        "---\ntitle: Filed Under Both\ndate: 2022-09-14T10:00:00+01:00\n"
+        "categories: [China-Russia, China-U.S.]\n---\n\nA post about all three.\n"
+    )
+    write(project, TWO)
+    with smtp_server() as server:
+        config = configure(project, server.url, "", database_url)
+        engine = open_store(config)
+        add(engine, "reader@example.com", ["asia-weekly"], "test", NOW, confirmed=True)
+        add(engine, "daily@example.com", ["china-russia-daily"], "test", NOW, confirmed=True)
+        run, _ = prepare(config, "2022-W37", "asia-weekly", NOW)
+        titles = [p.title for p in run.digest.posts]
+        assert titles.count("Filed Under Both") == 1 and len(titles) == len(set(titles))
+        assert run.digest.label == "China-Russia and China-U.S."
+        report = send_digest(config, run, engine)
+        again = send_digest(config, prepare(config, "2022-W37", "asia-weekly", NOW)[0], engine)
+        received = server.handler.received
+    assert (report.sent, again.sent) == (1, 0)
+    assert [m.recipients for m in received] == [["reader@example.com"]]  # not the daily one
+    message = message_from_bytes(received[0].data, policy=policy.default)
+    body = message.get_body(("plain",))
+    assert body is not None
+    plain = body.get_content()
+    assert plain.count("Filed Under Both") == 1
+    assert "CHINA BYSTANDER · China-Russia and China-U.S." in plain
+    assert "you subscribed to the weekly Asia digest from China Bystander" in " ".join(
+        plain.split()
+    )
+    assert message["List-Id"].endswith("<asia-weekly.chinabystander.com>")
+    assert message["Subject"].startswith("China-Russia and China-U.S. this week: ")
