@@ -88,7 +88,7 @@ def digest_entry(site: Site, digest: Digest, settings: DigestSettings) -> Post:
     fields = subject_fields(site, digest)
     return Post(
         source=digest.web_path,
-        title=settings.subject.format(**fields),
+        title=digest.newsletter.subject.format(**fields),
         slug=f"digest-{digest.key}",
         date=max(p.date for p in digest.posts),
         categories=digest.categories,
@@ -96,7 +96,7 @@ def digest_entry(site: Site, digest: Digest, settings: DigestSettings) -> Post:
         url=site.absolute(digest.web_path),
         author=site.author,
         summary_given=f"{fields['posts']}, {fields['week_dates']}.",
-        fingerprint=output_key(posts_key(digest.posts), settings.subject),
+        fingerprint=output_key(posts_key(digest.posts), digest.newsletter.subject),
         updated=max(p.modified for p in digest.posts),
         discussion=False,  # a web copy has no comments
     )

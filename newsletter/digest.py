@@ -74,6 +74,17 @@ def latest_day(
     return max(dates).astimezone(zone).date() if dates else None
 
 
+def select_post(
+    spec: NewsletterSpec, categories: Sequence[Category], post: Post, period: str, zone: ZoneInfo
+) -> Digest:
+    """A ``post`` newsletter's email of one post; ``period`` names it in the ledger.
+    Its categories are the post's that the newsletter draws from."""
+    wanted = {c.slug for c in categories}
+    own = tuple(c for c in post.categories if not wanted or c.slug in wanted)
+    when = post.date.astimezone(zone)
+    return Digest(spec, own, Week.of(when.date()), when, when, (post,), period)
+
+
 def week_bounds(week: Week, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """Monday 00:00 to the next Monday 00:00, local time (167 or 169 hours at DST)."""
     start = datetime.combine(week.monday, time(0), tzinfo=zone)

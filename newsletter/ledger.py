@@ -3,7 +3,7 @@ frozen into deliveries), finished or skipped and why. SQLAlchemy Core, plain rec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from newsletter.store import (
     deliveries,
     digests,
     inserted_id,
+    newsletter_posts,
     subscribers,
     subscriptions,
 )
@@ -93,12 +94,15 @@ def open_digest(
     now: datetime,
     due: datetime | None = None,
     freezing: Callable[[], None] = lambda: None,
+    post_keys: Sequence[str] = (),
 ) -> tuple[int, bool]:
     """The digest's id, creating it and its deliveries the first time.
 
     The audience is frozen then: one queued row per confirmed subscriber of the newsletter,
     all in one transaction (``freezing`` is called inside it, before the commit). Later
     calls return the same digest and add no one. ``due`` is the schedule's time for it.
+    ``post_keys``: a ``post`` newsletter's email of one post, remembered by those names in
+    the same transaction (``known_post``), so the post is never emailed again.
     """
     found = find_digest(engine, key)
     if found is not None:
@@ -118,6 +122,7 @@ def open_digest(
                 )
             )
             _freeze_audience(connection, digest_id, newsletter, now)
+            _remember(connection, newsletter, post_keys, digest_id, now)
             freezing()
     except IntegrityError:  # another process opened it first: theirs is the one
         found = find_digest(engine, key)
@@ -125,6 +130,66 @@ def open_digest(
             raise
         return found.id, False
     return digest_id, True
+
+
+def _remember(
+    connection: Connection, newsletter: str, keys: Sequence[str], digest_id: int | None,
+    now: datetime,
+) -> None:  # fmt: skip
+    have = set(
+        connection.execute(
+            select(newsletter_posts.c.post_key).where(
+                newsletter_posts.c.newsletter == newsletter,
+                newsletter_posts.c.post_key.in_(list(keys)),
+            )
+        ).scalars()
+    )
+    rows = [
+        {"newsletter": newsletter, "post_key": k, "digest_id": digest_id, "seen_at": now}
+        for k in keys
+        if k not in have
+    ]
+    if rows:
+        connection.execute(insert(newsletter_posts), rows)
+
+
+def known_post(
+    engine: Engine, newsletter: str, keys: Sequence[str], now: datetime
+) -> tuple[bool, int | None]:
+    """Whether the ``post`` newsletter has emailed (or written out) a post by any of
+    these names, and the id of that email's digest (None: written to the outbox). The
+    names not yet known are remembered for it: a post renamed, then edited, is still
+    the one emailed."""
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(newsletter_posts.c.digest_id)
+            .where(
+                newsletter_posts.c.newsletter == newsletter,
+                newsletter_posts.c.post_key.in_(list(keys)),
+            )
+            .order_by(newsletter_posts.c.seen_at)
+            .limit(1)
+        ).first()
+        if row is None:
+            return False, None
+        _remember(connection, newsletter, keys, row.digest_id, now)
+    return True, row.digest_id
+
+
+def remember_post(engine: Engine, newsletter: str, keys: Sequence[str], now: datetime) -> None:
+    """Remember a post as emailed with no digest in the ledger (written to the outbox)."""
+    with engine.begin() as connection:
+        _remember(connection, newsletter, keys, None, now)
+
+
+def digest_post_keys(engine: Engine, digest_id: int) -> set[str]:
+    """The names of the post a ``post`` newsletter's digest emails."""
+    with engine.connect() as connection:
+        return set(
+            connection.execute(
+                select(newsletter_posts.c.post_key).where(newsletter_posts.c.digest_id == digest_id)
+            ).scalars()
+        )
 
 
 def _freeze_audience(

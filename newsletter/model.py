@@ -11,7 +11,7 @@ from feeds.model import Category, Post
 # The fields a newsletter's subject and preheader may use.
 SUBJECT_FIELDS = (
     "site", "newsletter", "category", "week", "week_dates", "count", "posts", "first_title",
-    "and_more",
+    "title", "and_more",
 )  # fmt: skip
 
 CADENCES = ("post", "daily", "weekly")

@@ -48,6 +48,8 @@ def week_dates(digest: Digest) -> str:
     """``12–18 September 2022``; ``29 August – 4 September 2022`` across months; a
     daily digest's one day, ``16 September 2022``."""
     first, last = digest.start.date(), (digest.end - timedelta(hours=12)).date()
+    if digest.start == digest.end:  # one post's: its day
+        last = first
     if first == last:
         return f"{first.day} {MONTHS[first.month - 1]} {first.year}"
     first_month, last_month = MONTHS[first.month - 1], MONTHS[last.month - 1]
@@ -58,7 +60,7 @@ def week_dates(digest: Digest) -> str:
     return f"{first.day}–{last.day} {last_month} {last.year}"
 
 
-THIS = {"weekly": "this week", "daily": "today", "post": "new"}
+THIS = {"weekly": "this week", "daily": "today", "post": ""}
 EVERY = {"weekly": "every week", "daily": "every day", "post": "as each post is published"}
 
 
@@ -89,6 +91,7 @@ def subject_fields(site: Site, digest: Digest) -> dict[str, Any]:
         "count": count,
         "posts": count_text(count),
         "first_title": shorten(first, 35),
+        "title": first,
         "and_more": f" and {count - 1} more" if count > 1 else "",
     }
 
@@ -143,13 +146,17 @@ def digest_context(
         "about": about(digest.newsletter.title),
         "every": EVERY[digest.newsletter.cadence],
         "week_dates": fields["week_dates"],
-        "intro": f"{count_text(len(digest.posts))} {THIS[digest.newsletter.cadence]}",
+        "intro": (
+            f"{count_text(len(digest.posts))} {THIS[digest.newsletter.cadence]}"
+            if THIS[digest.newsletter.cadence]
+            else ""
+        ),
         "posts": [_post_context(site, post, full, text) for post in digest.posts],
         "view_url": site.absolute(digest.web_path) if settings.archive else None,
         "subscribe_url": site.absolute("/subscribe"),
         "address": settings.address,
-        "subject": header_text(settings.subject.format(**fields)),
-        "preheader": header_text(settings.preheader.format(**fields)),
+        "subject": header_text(digest.newsletter.subject.format(**fields)),
+        "preheader": header_text(digest.newsletter.preheader.format(**fields)),
         **PLACEHOLDERS,
     }
 

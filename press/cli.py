@@ -124,9 +124,12 @@ def check(obj: Context) -> None:
 
     config = obj.config
     loaded = load_posts(config, open_cache(config), sharing=one_a_core())
-    why = unknown_category(loaded.posts, config.newsletter.category)
-    if why:  # a digest that would never have anything to send
-        click.echo(f"{config.path.name}: newsletter.category: {why}")
+    for spec in config.newsletters:  # a newsletter that would never have anything to send
+        key = f"newsletters.{spec.id}.categories" if config.newsletters_given else None
+        for name in spec.categories:
+            why = unknown_category(loaded.posts, name)
+            if why:
+                click.echo(f"{config.path.name}: {key or 'newsletter.category'}: {why}")
     report(loaded, utc_now())
     if loaded.errors:
         sys.exit(1)
@@ -368,6 +371,33 @@ def subscribers() -> None:
     """Add, confirm, remove, list, import and export subscribers."""
 
 
+NEWSLETTER_OPTION = click.option(
+    "--newsletter",
+    "newsletters",
+    multiple=True,
+    metavar="ID",
+    help="A newsletter they get (an id of [newsletters.<id>]); repeat for more. "
+    "Default: the first.",
+)
+
+
+def _subscriptions(
+    config: Config, ids: tuple[str, ...], names: tuple[str, ...], new: bool = False
+) -> list[str]:
+    """The newsletters asked for by id (--newsletter; a wrong one is refused with the ones
+    there are) and by category (--category: its weekly digest, as before there were
+    several); default: the first newsletter."""
+    for newsletter_id in ids:
+        try:
+            config.newsletter_spec(newsletter_id)
+        except KeyError as error:
+            raise click.BadParameter(str(error.args[0]), param_hint="--newsletter") from None
+    from feeds.text import slugify
+
+    by_category = [slugify(n) for n in _categories(config, names, new)] if names else []
+    return list(dict.fromkeys([*ids, *by_category])) or [config.newsletters[0].id]
+
+
 def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> list[str]:
     """The categories asked for (default: the newsletter's); one that no post is filed
     under is refused, naming the nearest, unless ``new`` (--new-category)."""
@@ -384,17 +414,18 @@ def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> li
                 raise click.BadParameter(
                     f"{why}; --new-category takes it anyway", param_hint="--category"
                 )
-    return list(names) or [config.newsletter.category]
+    return list(names)
 
 
 @subscribers.command("add")
 @click.argument("email")
+@NEWSLETTER_OPTION
 @click.option(
     "--category",
     "categories",
     multiple=True,
     metavar="NAME",
-    help="A category they get the digest of; repeat for more. Default: newsletter.category.",
+    help="A category they get the weekly digest of (its newsletter's id is its slug).",
 )
 @click.option(
     "--new-category", is_flag=True, help="Take a --category that no post is filed under yet."
@@ -411,6 +442,7 @@ def _categories(config: Config, names: tuple[str, ...], new: bool = False) -> li
 def subscribers_add(
     obj: Context,
     email: str,
+    newsletters: tuple[str, ...],
     categories: tuple[str, ...],
     new_category: bool,
     confirmed: bool,
@@ -423,7 +455,7 @@ def subscribers_add(
     from press.send import SendRefused, real_signer, send_confirmation
 
     config = obj.config
-    names = _categories(config, categories, new_category)
+    names = _subscriptions(config, newsletters, categories, new_category)
     if not confirmed and smtp_connector(config) is not None:
         try:
             real_signer(config)  # refuse before adding anyone we could not write to
@@ -503,15 +535,18 @@ def _set_status(config: Config, email: str, status: str) -> None:
     type=click.Choice(list(STATUSES)),
     help="Only this status.",
 )
-@click.option("--category", metavar="NAME", help="Only subscribers of this category.")
+@click.option("--newsletter", metavar="ID", help="Only subscribers of this newsletter.")
+@click.option("--category", metavar="NAME", help="Only subscribers of this category's digest.")
 @pass_context
-def subscribers_list(obj: Context, status: str | None, category: str | None) -> None:
-    """List subscribers: email, status, categories, subscribed."""
+def subscribers_list(
+    obj: Context, status: str | None, newsletter: str | None, category: str | None
+) -> None:
+    """List subscribers: email, status, newsletters, subscribed."""
     from feeds.text import slugify
     from newsletter.store import list_subscribers
     from press.mail import open_store
 
-    slug = slugify(category) if category else None
+    slug = newsletter or (slugify(category) if category else None)
     count = 0
     for s in list_subscribers(open_store(obj.config), status, slug):
         newsletters = ",".join(s.newsletters)
@@ -522,21 +557,26 @@ def subscribers_list(obj: Context, status: str | None, category: str | None) -> 
 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@NEWSLETTER_OPTION
 @click.option(
     "--category",
     "categories",
     multiple=True,
     metavar="NAME",
-    help="The category of rows that name none; repeat for more. Default: newsletter.category.",
+    help="A category whose weekly digest rows that name no newsletter get; repeat for more.",
 )
 @click.option(
     "--new-category", is_flag=True, help="Take a --category that no post is filed under yet."
 )
 @pass_context
 def subscribers_import(
-    obj: Context, file: Path, categories: tuple[str, ...], new_category: bool
+    obj: Context,
+    file: Path,
+    newsletters: tuple[str, ...],
+    categories: tuple[str, ...],
+    new_category: bool,
 ) -> None:
-    """Import FILE.csv (header row; email, and optionally status, categories, source)."""
+    """Import FILE.csv (header row; email, and optionally status, newsletters, source)."""
     from newsletter.subscribers import import_csv
     from press.mail import open_store
 
@@ -546,7 +586,7 @@ def subscribers_import(
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{file}: not UTF-8: {error}") from None
     engine = open_store(config)
-    names = _categories(config, categories, new_category)
+    names = _subscriptions(config, newsletters, categories, new_category)
     report = import_csv(engine, text, names, f"import:{file.name}", utc_now())
     for line, reason in report.problems:
         click.echo(f"{file}:{line}: {reason}", err=True)

@@ -71,6 +71,7 @@ class Config:
     dkim: Dkim
     schedule: Schedule
     newsletters: tuple[NewsletterSpec, ...] = ()
+    newsletters_given: bool = False  # [newsletters] in the file (else [newsletter]'s one)
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -168,7 +169,10 @@ def load_config(
     comments = values["pages.comments"] if values["pages.enabled"] else "off"
     to = values["pages.comments_to"] or newsletter.reply_to or newsletter.sender
     site = replace(site, comments=comments, comments_to=parseaddr(to)[1])
-    return Config(path, site, newsletters=newsletters, secrets=secrets, **sections)
+    return Config(
+        path, site, newsletters=newsletters, newsletters_given="newsletters" in raw,
+        secrets=secrets, **sections,
+    )  # fmt: skip
 
 
 def validate(raw: dict[str, Any], where: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from feeds.model import Post
 from feeds.select import published
 from newsletter.digest import (
+    WeekError,
     find_categories,
     latest_day,
     latest_week,
@@ -19,9 +20,11 @@ from newsletter.digest import (
     previous_day,
     previous_week,
     select_day,
+    select_post,
     select_week,
 )
 from newsletter.dkim import DkimKey, sign
+from newsletter.ledger import DigestRecord
 from newsletter.message import Envelope
 from newsletter.model import Digest, NewsletterSpec, Recipient
 from newsletter.render import RenderedDigest, personalise, render_digest, render_web_copy
@@ -130,12 +133,22 @@ def prepare(
     newsletter ``newsletter`` (None: the first) and render it once."""
     loaded = load_posts(config, open_cache(config))
     posts = published(loaded.posts, now)
-    settings = config.newsletter
     spec = newsletter_of(config, newsletter)
     if spec not in config.newsletters:  # by hand, of one category: called as the posts spell it
         name = find_categories(posts, spec)[0].name
         spec = spec._replace(title=f"The weekly {name} digest", categories=(name,))
-    digest = choose_digest(config, posts, week, spec, now)
+    if spec.cadence == "post":
+        raise WeekError(f"{spec.id} emails each post as it is published, not a digest")
+    return render_run(config, choose_digest(config, posts, week, spec, now), now), posts
+
+
+def render_run(config: Config, digest: Digest, now: datetime) -> DigestRun:
+    """The digest rendered once, ready to become each recipient's message. A ``post``
+    newsletter's email carries the post's whole text and has no web copy of its own (the
+    post's page is that)."""
+    settings = config.newsletter
+    if digest.newsletter.cadence == "post":
+        settings = settings._replace(content="full", archive=False)
     rendered = render_digest(template_env(config), config.site, digest, settings)
     envelope = Envelope(
         sender=settings.sender,
@@ -143,7 +156,34 @@ def prepare(
         list_name=f"{digest.label} – {config.site.title}",
         reply_to=settings.reply_to,
     )
-    return DigestRun(config, rendered, envelope, Splicer(config.site, rendered, envelope)), posts
+    return DigestRun(config, rendered, envelope, Splicer(config.site, rendered, envelope))
+
+
+def prepare_post(
+    config: Config, spec: NewsletterSpec, post: Post, period: str, now: datetime
+) -> DigestRun:
+    """A ``post`` newsletter's email of ``post``, named ``period`` in the ledger."""
+    posts = (post,)
+    digest = select_post(spec, find_categories(posts, spec), post, period, config.site.timezone)
+    return render_run(config, digest, now)
+
+
+def prepare_recorded(config: Config, record: DigestRecord, now: datetime) -> DigestRun:
+    """The digest the ledger has as ``record``, rendered again (a worker's, a resumed
+    one's): a ``post`` newsletter's is of the post that goes by the names it was sent by."""
+    spec = newsletter_of(config, record.newsletter)
+    if spec.cadence != "post":
+        return prepare(config, record.week, record.newsletter, now)[0]
+    from newsletter.ledger import digest_post_keys
+    from newsletter.post_keys import post_keys
+    from press.mail import open_store
+
+    names = digest_post_keys(open_store(config), record.id)
+    posts = published(load_posts(config, open_cache(config)).posts, now)
+    for post in posts:
+        if names.intersection(post_keys(config.site, post)):
+            return prepare_post(config, spec, post, record.key.removesuffix(f"-{spec.id}"), now)
+    raise WeekError(f"digest {record.key}: its post is no longer published")
 
 
 def write_preview(run: DigestRun, folder: Path, signer: Signer) -> list[Path]:

@@ -17,13 +17,24 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from newsletter.digest import previous_day, previous_week
-from newsletter.ledger import find_digest, open_records, skip_digest
+from feeds.select import published
+from newsletter.digest import find_categories, previous_day, previous_week
+from newsletter.ledger import (
+    digest_by_id,
+    find_digest,
+    known_post,
+    open_records,
+    remember_post,
+    skip_digest,
+)
 from newsletter.model import NewsletterSpec
+from newsletter.post_keys import fresh_posts, post_keys
 from press.config import Config
-from press.digest import prepare
+from press.content import load_posts
+from press.digest import prepare, prepare_post
+from press.incremental import open_cache
 from press.mail import open_store, smtp_connector
-from press.pipeline import run_digest
+from press.pipeline import run_digest, send_run
 
 log = logging.getLogger("press.run")
 
@@ -125,13 +136,66 @@ def send_due(
             again |= _run(config, due.period, spec.id, mode, now, due.at, stop, clock)
             if stop is not None and stop.is_set():
                 return again
+    for spec in config.newsletters:
+        if spec.cadence == "post":
+            again |= send_new_posts(config, spec, now, mode, stop, clock)
+            if stop is not None and stop.is_set():
+                return again
     if mode == "send":
-        known = {spec.id for spec in config.newsletters}
+        known = {spec.id for spec in config.newsletters if spec.cadence != "post"}
         for record in open_records(engine):
             if record.key in seen or record.due_at is not None or record.newsletter not in known:
                 continue  # a scheduled one is handled above, or is older than the window
             if now - record.created_at <= allowed:  # begun by hand, left half-sent
                 again |= _run(config, record.week, record.newsletter, mode, now, None, stop, clock)
+    return again
+
+
+def send_new_posts(
+    config: Config,
+    spec: NewsletterSpec,
+    now: datetime,
+    mode: str,
+    stop: threading.Event | None,
+    clock: Callable[[], datetime],
+) -> bool:
+    """A ``post`` newsletter: email each published post of its categories that it has
+    not emailed by any of the post's names and that is younger than its
+    ``max_age_days``, one email a post; finish one begun and left (within the grace).
+    True when one could not all go."""
+    engine = open_store(config)
+    loaded = load_posts(config, open_cache(config))
+    posts = published(loaded.posts, now)
+    fresh = fresh_posts(posts, spec, find_categories(posts, spec), now)
+    again = False
+    for post in fresh:
+        keys = post_keys(config.site, post)
+        known, digest_id = known_post(engine, spec.id, keys, now)
+        if known:
+            if digest_id is None or mode != "send":
+                continue  # written to the outbox before
+            record = digest_by_id(engine, digest_id)
+            if record.done or now - record.created_at > grace(config):
+                continue
+            period = record.key.removesuffix(f"-{spec.id}")
+        else:
+            period = "post-" + keys[0].split(":", 1)[1][:16]
+        run = prepare_post(config, spec, post, period, now)
+        if mode == "send":
+            log.info("new post for %s: %s", spec.id, post.title)
+            result = send_run(config, run, log.info, None, stop=stop, clock=clock)
+            again |= result.state in ("left", "unavailable")
+        else:
+            from press.digest import signer_from, write_outbox
+            from press.send import outbox_recipients
+
+            emails = outbox_recipients(engine, spec.id)
+            folder = config.folder("var") / "outbox"
+            write_outbox(run, folder, signer_from(config), emails)
+            remember_post(engine, spec.id, keys, now)
+            log.info("new post for %s: %d messages written to %s", spec.id, len(emails), folder)
+        if stop is not None and stop.is_set():
+            break
     return again
 
 

@@ -65,7 +65,7 @@ KEYS: dict[str, tuple[Any, Callable[[Any], Any], str]] = {
 }  # fmt: skip
 
 SUBJECTS = {
-    "post": ("{first_title}", "{category} · {site}"),
+    "post": ("{title}", "{category} · {site}, {week_dates}"),
     "daily": ("{newsletter}: {first_title}{and_more}", "{posts} from {site}, {week_dates}"),
 }
 
@@ -202,7 +202,7 @@ def legacy(values: dict[str, Any]) -> NewsletterSpec:
 
 def _title(key: str, names: tuple[str, ...], cadence: str) -> str:
     what = " and ".join(names) if 0 < len(names) <= 2 else key.replace("-", " ").title()
-    return {"post": f"{what}: each new post", "daily": f"{what} daily"}.get(
+    return {"post": f"{what} posts by email", "daily": f"{what} daily"}.get(
         cadence, f"The weekly {what} digest"
     )
 

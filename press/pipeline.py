@@ -97,7 +97,7 @@ def run_digest(
     say(f"subject: {run.rendered.subject}")
     result = DigestResult(found.key)
     if mode == "send":
-        result = _send(config, run, say, due, progress, stop, clock)
+        result = send_run(config, run, say, due, progress, stop, clock)
     elif mode == "queue":
         queued = queue_digest(config, run, open_store(config), clock)
         say(f"queued {counted(queued, 'delivery', 'deliveries')} for the workers (press deliver)")
@@ -122,15 +122,17 @@ def run_digest(
     return result
 
 
-def _send(
+def send_run(
     config: Config,
     run: DigestRun,
     say: Callable[[str], None],
-    due: datetime | None,
-    progress: Callable[[DeliveryReport, int], None],
-    stop: threading.Event | None,
-    clock: Callable[[], datetime],
+    due: datetime | None = None,
+    progress: Callable[[DeliveryReport, int], None] = lambda report, total: None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> DigestResult:
+    """Send a rendered digest as the ledger allows: open it (its audience frozen) the
+    first time, send what is queued, and say what happened."""
     key = run.digest.key
     sending_setup(config)  # refuse before the ledger is touched
     engine = open_store(config)

@@ -162,8 +162,13 @@ class Publisher:
     """``press run``'s publishing: logs what changed, and keeps the posts it loaded in
     memory for the next publish (the post cache on disk is for other processes)."""
 
-    def __init__(self, config: Config, clock: Callable[[], datetime] = utc_now) -> None:
-        self.config, self.clock = config, clock
+    def __init__(
+        self,
+        config: Config,
+        clock: Callable[[], datetime] = utc_now,
+        published: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.config, self.clock, self.published = config, clock, published
         self.cache: PostCache | None = None
 
     def __call__(self, reason: str, stamps: Stamps | None = None) -> datetime | None:
@@ -194,6 +199,7 @@ class Publisher:
         )
         for problem in result.loaded.problems:
             log.warning("%s", problem)
+        self.published()
         return result.next_due
 
 
@@ -216,7 +222,9 @@ def run(
     thread = threading.Thread(target=duty.loop, name="digests", daemon=True)
     try:
         open_store(config)  # migrations first
-        publisher = Publisher(config, clock)
+        # A post newsletter emails a post once it is published: the digest thread looks.
+        posting = any(spec.cadence == "post" for spec in config.newsletters)
+        publisher = Publisher(config, clock, duty.wake.set if posting else lambda: None)
         # Looked at before the first publish: whatever is saved after it, even while
         # press run is still starting, is a change the watcher sees.
         seen = snapshot(config)

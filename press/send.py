@@ -17,6 +17,7 @@ from newsletter.leases import claimer, heartbeat, new_owner
 from newsletter.ledger import delivery_counts, finish_digest, open_digest
 from newsletter.message import message_bytes
 from newsletter.model import DeliverySettings
+from newsletter.post_keys import post_keys
 from newsletter.render import about
 from newsletter.smtp import SmtpError, Transport
 from newsletter.store import Subscriber, list_subscribers
@@ -136,9 +137,12 @@ def freeze_audience(
     """The digest's id in the ledger, its audience frozen into queued deliveries the first
     time (a test may kill the process inside that transaction: PRESS_KILL_AT)."""
     digest = run.digest
+    keys = (
+        post_keys(run.config.site, digest.posts[0]) if digest.newsletter.cadence == "post" else ()
+    )
     digest_id, _ = open_digest(
         engine, digest.key, digest.newsletter.id, str(digest.week), run.rendered.subject,
-        now, due, freezing=lambda: reached("digest:freezing"),
+        now, due, freezing=lambda: reached("digest:freezing"), post_keys=keys,
     )  # fmt: skip
     reached("digest:frozen")
     return digest_id

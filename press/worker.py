@@ -22,7 +22,7 @@ from newsletter.ledger import delivery_counts, digest_by_id, finish_digest
 from newsletter.verp import return_path
 from press.clock import ticks, utc_now
 from press.config import Config
-from press.digest import DigestRun, prepare, recipient_for
+from press.digest import DigestRun, prepare_recorded, recipient_for
 from press.mail import dkim_key, open_store, smtp_connector
 from press.send import SendRefused, real_signer
 
@@ -67,7 +67,7 @@ def run_worker(
     def run_for(digest_id: int) -> DigestRun:
         if digest_id not in runs:
             record = digest_by_id(engine, digest_id)
-            runs[digest_id], _ = prepare(config, record.week, record.newsletter, utc_now())
+            runs[digest_id] = prepare_recorded(config, record, utc_now())
             log.info("worker %s: sending digest %s", owner, record.key)
         return runs[digest_id]
 

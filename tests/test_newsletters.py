@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -219,3 +220,87 @@ def test_one_email_a_week_with_each_post_once_however_many_categories(
     )
     assert message["List-Id"].endswith("<asia-weekly.chinabystander.com>")
     assert message["Subject"].startswith("China-Russia and China-U.S. this week: ")
+
+
+EACH_POST = """
+[newsletters.each-post]
+title = "China-Russia, post by post"
+categories = ["China-Russia"]
+cadence = "post"
+"""
+SENT_AT = datetime(2022, 5, 30, 7, 0, tzinfo=UTC)
+
+
+def rendered_pair(project: Path) -> dict[str, Any]:
+    """The weekly Asia digest of 2022-W21 (a post there is filed under both its
+    categories) and the post newsletter's email of that post, with one reader's links."""
+    from newsletter.message import build_message, message_bytes
+    from newsletter.tokens import Signer
+    from press.content import load_posts
+    from press.digest import prepare, prepare_post, recipient_for
+
+    config = load_config(write(project, TWO + EACH_POST))
+    weekly, _ = prepare(config, "2022-W21", "asia-weekly", SENT_AT)
+    (quad,) = [p for p in load_posts(config).posts if p.slug.startswith("china-and-russia-fly")]
+    each = prepare_post(config, config.newsletter_spec("each-post"), quad, "post-golden", SENT_AT)
+    recipient = recipient_for(config, Signer("test key"), "reader@example.com", 1)
+    found = {}
+    for name, run in (("asia-weekly-2022-W21", weekly), ("each-post", each)):
+        message = build_message(config.site, run.rendered, run.envelope, recipient)
+        found[name] = (run, message_bytes(message))
+    return found
+
+
+def test_golden_multi_category_digest_and_post_email(project: Path, golden: Any) -> None:
+    pair = rendered_pair(project)
+    for name, (run, raw) in pair.items():
+        golden(f"newsletters/{name}.html", run.rendered.html.encode())
+        golden(f"newsletters/{name}.txt", run.rendered.text.encode())
+        headers = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n") + b"\n"
+        golden(f"newsletters/{name}.headers", headers)
+    runs = {name: run for name, (run, _) in pair.items()}
+    weekly, each = runs["asia-weekly-2022-W21"], runs["each-post"]
+    assert [p.slug[:20] for p in weekly.digest.posts].count("china-and-russia-fly") == 1
+    assert each.rendered.subject == "China And Russia Fly Too Close For The Quad’s Comfort"
+    assert "View in your browser" not in each.rendered.html  # the post's page is that
+    assert "Read more" in each.rendered.html
+
+
+@pytest.mark.parametrize("width", [375, 600])
+def test_both_fit_a_phone_and_a_desktop(project: Path, width: int) -> None:
+    from tests.browser import scroll_width
+
+    for run, _ in rendered_pair(project).values():
+        assert scroll_width(run.rendered.html, width) <= width
+
+
+def test_the_cli_names_newsletters(project: Path) -> None:
+    from tests.test_cli import run
+
+    write(project, TWO)
+    added = run(project, "subscribers", "add", "a@example.com", "--confirmed",
+                "--newsletter", "asia-weekly", "--newsletter", "china-russia-daily")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    run(project, "subscribers", "add", "b@example.com", "--confirmed")  # the first
+    listed = run(project, "subscribers", "list", "--newsletter", "china-russia-daily")
+    assert listed.stdout.startswith("a@example.com\tconfirmed\tasia-weekly,china-russia-daily\t")
+    assert "b@example.com" not in listed.stdout
+    everyone = run(project, "subscribers", "list", "--newsletter", "asia-weekly").stdout
+    assert "a@example.com" in everyone and "b@example.com" in everyone
+    wrong = run(project, "subscribers", "add", "c@example.com", "--newsletter", "asia")
+    assert wrong.returncode == 2
+    assert "no newsletter 'asia' in press.toml (known: asia-weekly, china-russia-daily)" in (
+        wrong.stderr
+    )
+    daily = run(project, "digest", "--newsletter", "china-russia-daily", "--day", "2022-09-16",
+                "--outbox", "box")  # fmt: skip
+    assert daily.returncode == 0, daily.stderr
+    assert "China-Russia digest 2022-W37 (16 September 2022): 1 post" in daily.stdout
+    assert [p.name for p in (project / "box").iterdir()] == [
+        "2022-09-16-china-russia-daily-a@example.com.eml"
+    ]
+    mixed = run(project, "digest", "--newsletter", "china-russia-daily", "--week", "2022-W37")
+    assert mixed.returncode == 2 and "china-russia-daily is daily: give --day" in mixed.stderr
+    weekly = run(project, "digest", "--newsletter", "asia-weekly", "--week", "2022-W21",
+                 "--preview", "out")  # fmt: skip
+    assert "China-Russia and China-U.S. digest 2022-W21" in weekly.stdout
