@@ -249,6 +249,96 @@ def render_bench(counts: list[int], runs: int, work: Path) -> None:
         )  # fmt: skip
 
 
+NEWSLETTERS = """
+[newsletters.china-russia]
+categories = ["China-Russia"]
+
+[newsletters.asia]
+title = "The weekly Asia digest"
+categories = ["China-Russia", "China-U.S."]
+choose_categories = true
+"""
+
+RENDER_READERS = """
+import os, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from press.config import load_config
+from press.digest import ReaderRuns, prepare, recipient_for
+from press.mail import open_store
+from press.send import real_signer
+config = load_config(Path("press.toml"), os.environ)
+newsletter, count = sys.argv[1], int(sys.argv[2])
+start = time.perf_counter()
+run, _ = prepare(config, "2022-W37", newsletter, datetime.now(UTC))
+readers = ReaderRuns(run, open_store(config))
+signer = real_signer(config)
+for i in range(1, count + 1):
+    readers.of(i).compose(recipient_for(config, signer, f"reader{i:06}@example.com", i))
+print(time.perf_counter() - start)
+"""
+
+
+def newsletters_bench(count: int, runs: int, work: Path) -> None:
+    """The single-category digest against a two-category newsletter whose readers narrow
+    it, half of them (so two renderings a send): rendering and sending rates."""
+    print(f"\n## Several newsletters: 2022-W37 to {count:,} readers, rendering and sending\n")
+    port = free_port()
+    sink = subprocess.Popen(
+        ["smtp-sink", "-u", "postfix", f"127.0.0.1:{port}", "1024"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.5)
+    env = {"PRESS_SECRET_KEY": "bench key, long enough to sign links with"}
+    project = work / "newsletters"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir()
+    shutil.copytree(ROOT / "posts", project / "posts")
+    (project / "posts" / "2022-09-15-us.md").write_text(
+        "---\ntitle: Washington Watches\ndate: 2022-09-15T10:00:00+01:00\n"
+        "categories: [China-U.S.]\n---\n\n" + "A paragraph about the United States. " * 40 + "\n"
+    )
+    text = (ROOT / "press.toml").read_text().replace('content = "summary"', 'content = "full"')
+    text = text.replace('category = "China-Russia"\n', "") + NEWSLETTERS
+    text += f'\n[smtp]\nurl = "smtp://127.0.0.1:{port}?starttls=no"\n'
+    text += "\n[delivery]\nconnections = 4\nprocesses = 1\nbatch = 1000\n"
+    (project / "press.toml").write_text(text)
+    half = count // 2
+    rows = [f"reader{i:06}@example.com,china-russia;asia" for i in range(1, half + 1)]
+    rows += [f"reader{i:06}@example.com,china-russia;asia:china-russia"
+             for i in range(half + 1, count + 1)]  # fmt: skip
+    (project / "list.csv").write_text("email,newsletters\n" + "\n".join(rows) + "\n")
+    row("newsletter", "render", "per second", "send", "per second", "peak")
+    row(*["---"] * 6)
+    try:
+        for newsletter in ("china-russia", "asia"):
+            renders, sends, peak = [], [], 0
+            for _ in range(runs):
+                shutil.rmtree(project / "var", ignore_errors=True)
+                run([PRESS, "subscribers", "import", "list.csv"], project)
+                out = project / "render.out"
+                with out.open("w") as handle:
+                    process = subprocess.Popen(
+                        [sys.executable, "-c", RENDER_READERS, newsletter, str(count)],
+                        cwd=project, stdout=handle, env={**os.environ, **env},
+                    )  # fmt: skip
+                    _, status, _ = os.wait4(process.pid, 0)
+                if status != 0:
+                    raise RuntimeError("the render run failed")
+                renders.append(float(out.read_text()))
+                command = [PRESS, "digest", "--newsletter", newsletter, "--week", "2022-W37"]
+                seconds, memory = run([*command, "--send"], project, env)
+                sends.append(seconds)
+                peak = max(peak, memory)
+            render, send = statistics.median(renders), statistics.median(sends)
+            label = "China-Russia" if newsletter == "china-russia" else "Asia, half narrowed"
+            row(label, f"{render:.2f} s", f"{count / render:,.0f}", f"{send:.2f} s",
+                f"{count / send:,.0f}", f"{peak} MB")  # fmt: skip
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
 def workers_bench(workers: list[int], messages: int, work: Path, postgres: str) -> None:
     """Messages a second with 1, 2, 4 … workers sharing one digest through PostgreSQL."""
     import uuid
@@ -384,7 +474,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--subscribers", default="10000,100000")
-    parser.add_argument("--skip", default="", help="publish, render, send, workers or bounces")
+    parser.add_argument(
+        "--skip", default="", help="publish, render, send, workers, bounces or newsletters"
+    )
     parser.add_argument("--render", default="10000", help="subscribers to render for")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument(
@@ -392,6 +484,7 @@ def main() -> None:
     )
     parser.add_argument("--worker-messages", type=int, default=20_000)
     parser.add_argument("--bounces", type=int, default=10_000, help="messages to read back")
+    parser.add_argument("--newsletter-readers", type=int, default=10_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     options = parser.parse_args()
     missing = [tool for tool in ("hugo", "smtp-sink", "smtp-source") if not shutil.which(tool)]
@@ -416,6 +509,8 @@ def main() -> None:
             workers_bench(counts, options.worker_messages, work, options.postgres)
         if "bounces" not in options.skip:
             bounces_bench(options.bounces, options.runs, work)
+        if "newsletters" not in options.skip:
+            newsletters_bench(options.newsletter_readers, options.runs, work)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -29,6 +30,7 @@ from newsletter.store import (
     inserted_id,
     newsletter_posts,
     subscribers,
+    subscription_categories,
     subscriptions,
 )
 
@@ -95,6 +97,7 @@ def open_digest(
     due: datetime | None = None,
     freezing: Callable[[], None] = lambda: None,
     post_keys: Sequence[str] = (),
+    present: Sequence[str] | None = None,
 ) -> tuple[int, bool]:
     """The digest's id, creating it and its deliveries the first time.
 
@@ -103,6 +106,8 @@ def open_digest(
     calls return the same digest and add no one. ``due`` is the schedule's time for it.
     ``post_keys``: a ``post`` newsletter's email of one post, remembered by those names in
     the same transaction (``known_post``), so the post is never emailed again.
+    ``present``: for a newsletter its readers may narrow, the categories (slugs) of its
+    posts; a reader who narrowed it to none of them gets nothing this time.
     """
     found = find_digest(engine, key)
     if found is not None:
@@ -121,7 +126,7 @@ def open_digest(
                     )
                 )
             )
-            _freeze_audience(connection, digest_id, newsletter, now)
+            _freeze_audience(connection, digest_id, newsletter, now, present)
             _remember(connection, newsletter, post_keys, digest_id, now)
             freezing()
     except IntegrityError:  # another process opened it first: theirs is the one
@@ -193,8 +198,27 @@ def digest_post_keys(engine: Engine, digest_id: int) -> set[str]:
 
 
 def _freeze_audience(
-    connection: Connection, digest_id: int, newsletter: str, now: datetime
+    connection: Connection,
+    digest_id: int,
+    newsletter: str,
+    now: datetime,
+    present: Sequence[str] | None = None,
 ) -> None:
+    conditions = [
+        subscribers.c.status == "confirmed",
+        subscriptions.c.newsletter == newsletter,
+    ]
+    if present is not None:
+        narrowed = select(subscription_categories.c.category).where(
+            subscription_categories.c.subscriber_id == subscribers.c.id,
+            subscription_categories.c.newsletter == newsletter,
+        )
+        conditions.append(
+            or_(
+                ~narrowed.exists(),
+                narrowed.where(subscription_categories.c.category.in_(list(present))).exists(),
+            )
+        )
     audience = (
         select(
             literal(digest_id, Integer),
@@ -206,12 +230,7 @@ def _freeze_audience(
             literal(now, UtcDateTime),
         )
         .select_from(subscribers.join(subscriptions))
-        .where(
-            and_(
-                subscribers.c.status == "confirmed",
-                subscriptions.c.newsletter == newsletter,
-            )
-        )
+        .where(and_(*conditions))
         .order_by(subscribers.c.id)
     )
     connection.execute(

@@ -67,12 +67,13 @@ class DigestReport:
         return "\n".join(lines)
 
 
-def latest_digest(engine: Engine) -> str | None:
-    """The key of the newest digest in the ledger, or None."""
+def latest_digest(engine: Engine, newsletter: str | None = None) -> str | None:
+    """The key of the newest digest in the ledger (of ``newsletter``), or None."""
+    query = select(digests.c.key).order_by(digests.c.created_at.desc(), digests.c.id.desc())
+    if newsletter:
+        query = query.where(digests.c.newsletter == newsletter)
     with engine.connect() as connection:
-        return connection.execute(
-            select(digests.c.key).order_by(digests.c.created_at.desc(), digests.c.id.desc())
-        ).scalar()
+        return connection.execute(query).scalar()
 
 
 def digest_report(engine: Engine, record: DigestRecord) -> DigestReport:

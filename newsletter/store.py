@@ -162,6 +162,25 @@ class Subscriber:
     unsubscribed_at: datetime | None
     hard_bounces: int
     version: int = 0
+    narrowed: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (newsletter, category slugs)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """Each newsletter they get as a choice: ``asia-weekly``, or narrowed to some of
+        its categories, ``asia-weekly:china-us+trade``."""
+        narrowed = dict(self.narrowed)
+        return tuple(choice_text(n, narrowed.get(n, ())) for n in self.newsletters)
+
+
+def parse_choice(entry: str) -> tuple[str, tuple[str, ...]]:
+    """``asia-weekly:china-us+trade`` as the newsletter and its chosen categories (none:
+    all of them); the forms, confirm links and the CSV carry choices so."""
+    newsletter, _, categories = entry.partition(":")
+    return newsletter, tuple(sorted({c for c in categories.split("+") if c}))
+
+
+def choice_text(newsletter: str, categories: Sequence[str] = ()) -> str:
+    return f"{newsletter}:{'+'.join(sorted(categories))}" if categories else newsletter
 
 
 def connect(url: str) -> Engine:
@@ -216,14 +235,81 @@ def _subscriptions(connection: Connection, ids: Sequence[int]) -> dict[int, tupl
     return {i: tuple(c) for i, c in found.items()}
 
 
+def _narrowed(
+    connection: Connection, ids: Sequence[int]
+) -> dict[int, tuple[tuple[str, tuple[str, ...]], ...]]:
+    found: dict[int, dict[str, list[str]]] = {i: {} for i in ids}
+    if ids:
+        rows = connection.execute(
+            select(
+                subscription_categories.c.subscriber_id,
+                subscription_categories.c.newsletter,
+                subscription_categories.c.category,
+            )
+            .where(subscription_categories.c.subscriber_id.in_(ids))
+            .order_by(subscription_categories.c.newsletter, subscription_categories.c.category)
+        )
+        for subscriber_id, newsletter, category in rows:
+            found[subscriber_id].setdefault(newsletter, []).append(category)
+    return {i: tuple((n, tuple(c)) for n, c in d.items()) for i, d in found.items()}
+
+
+def narrowing(engine: Engine, newsletter: str) -> dict[int, frozenset[str]]:
+    """The subscribers who narrowed ``newsletter`` to some of its categories: theirs."""
+    found: dict[int, set[str]] = {}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                subscription_categories.c.subscriber_id, subscription_categories.c.category
+            ).where(subscription_categories.c.newsletter == newsletter)
+        )
+        for subscriber_id, category in rows:
+            found.setdefault(subscriber_id, set()).add(category)
+    return {i: frozenset(c) for i, c in found.items()}
+
+
+def _write_choices(connection: Connection, subscriber_id: int, choices: Iterable[str]) -> None:
+    """Their subscriptions become ``choices``: newsletters not chosen are dropped, the
+    chosen ones added, and each one's narrowing set as chosen."""
+    wanted = dict(parse_choice(c) for c in choices)
+    connection.execute(
+        subscription_categories.delete().where(
+            subscription_categories.c.subscriber_id == subscriber_id
+        )
+    )
+    connection.execute(
+        subscriptions.delete().where(
+            subscriptions.c.subscriber_id == subscriber_id,
+            subscriptions.c.newsletter.not_in(list(wanted)),
+        )
+    )
+    have = set(
+        connection.execute(
+            select(subscriptions.c.newsletter).where(subscriptions.c.subscriber_id == subscriber_id)
+        ).scalars()
+    )
+    new = [{"subscriber_id": subscriber_id, "newsletter": n} for n in wanted if n not in have]
+    if new:
+        connection.execute(insert(subscriptions), new)
+    narrowed = [
+        {"subscriber_id": subscriber_id, "newsletter": n, "category": c}
+        for n, categories in wanted.items()
+        for c in categories
+    ]
+    if narrowed:
+        connection.execute(insert(subscription_categories), narrowed)
+
+
 def _subscribers(connection: Connection, rows: Sequence[Any]) -> list[Subscriber]:
     newsletters = _subscriptions(connection, [row.id for row in rows])
+    narrowed = _narrowed(connection, [row.id for row in rows])
     return [
         Subscriber(
             id=row.id,
             email=row.email,
             status=row.status,
             newsletters=newsletters[row.id],
+            narrowed=narrowed[row.id],
             source=row.source,
             subscribed_at=row.subscribed_at,
             confirmed_at=row.confirmed_at,
@@ -274,9 +360,7 @@ def insert_subscriber(
     if status in LEFT:
         values["unsubscribed_at"] = now
     new_id = inserted_id(connection.execute(insert(subscribers).values(**values)))
-    rows = [{"subscriber_id": new_id, "newsletter": n} for n in sorted(set(newsletters))]
-    if rows:
-        connection.execute(insert(subscriptions), rows)
+    _write_choices(connection, new_id, newsletters)
     return new_id
 
 
@@ -307,8 +391,8 @@ def set_status(engine: Engine, email: str, status: str, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
-def set_newsletters(engine: Engine, email: str, newsletters: Iterable[str]) -> bool:
-    """Replace the newsletters a subscriber gets (their narrowing of one they keep stays);
+def set_newsletters(engine: Engine, email: str, choices: Iterable[str]) -> bool:
+    """Replace the newsletters a subscriber gets, each as a choice (``parse_choice``);
     False if there is no such subscriber."""
     with engine.begin() as connection:
         row = connection.execute(
@@ -316,26 +400,7 @@ def set_newsletters(engine: Engine, email: str, newsletters: Iterable[str]) -> b
         ).first()
         if row is None:
             return False
-        wanted = sorted(set(newsletters))
-        connection.execute(
-            subscription_categories.delete().where(
-                subscription_categories.c.subscriber_id == row.id,
-                subscription_categories.c.newsletter.not_in(wanted),
-            )
-        )
-        connection.execute(
-            subscriptions.delete().where(
-                subscriptions.c.subscriber_id == row.id, subscriptions.c.newsletter.not_in(wanted)
-            )
-        )
-        have = set(
-            connection.execute(
-                select(subscriptions.c.newsletter).where(subscriptions.c.subscriber_id == row.id)
-            ).scalars()
-        )
-        new = [{"subscriber_id": row.id, "newsletter": n} for n in wanted if n not in have]
-        if new:
-            connection.execute(insert(subscriptions), new)
+        _write_choices(connection, row.id, choices)
     return True
 
 

@@ -15,9 +15,11 @@ from feeds.text import slugify
 from newsletter.statuses import LEFT, STATUSES, SUPPRESSED
 from newsletter.store import (
     Subscriber,
+    choice_text,
     find_subscriber,
     insert_subscriber,
     list_subscribers,
+    parse_choice,
     set_status,
     subscribers,
 )
@@ -46,9 +48,16 @@ def normalise_email(text: str) -> str:
     return checked.normalized.lower()
 
 
-def category_slugs(names: Iterable[str]) -> tuple[str, ...]:
-    """Category names as the slugs subscriptions are kept by."""
-    return tuple(dict.fromkeys(s for s in (slugify(n) for n in names) if s))
+def normal_choices(entries: Iterable[str]) -> tuple[str, ...]:
+    """Newsletter ids (or category names, as before there were several newsletters), each
+    perhaps narrowed (``asia-weekly:china-us+trade``), as the slugs they are kept by."""
+    found: dict[str, tuple[str, ...]] = {}
+    for entry in entries:
+        newsletter, categories = parse_choice(entry)
+        newsletter = slugify(newsletter)
+        if newsletter:
+            found[newsletter] = tuple(s for s in (slugify(c) for c in categories) if s)
+    return tuple(choice_text(n, c) for n, c in found.items())
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ def add(
         return Added(address, outcome, existing.status)
     status = "confirmed" if confirmed else "pending"
     with engine.begin() as connection:
-        insert_subscriber(connection, address, status, category_slugs(categories), source, now)
+        insert_subscriber(connection, address, status, normal_choices(categories), source, now)
     return Added(address, "added", status)
 
 
@@ -95,7 +104,7 @@ def request_subscription(
     existing = find_subscriber(engine, email)
     if existing is None:
         with engine.begin() as connection:
-            insert_subscriber(connection, email, "pending", category_slugs(categories), "web", now)
+            insert_subscriber(connection, email, "pending", normal_choices(categories), "web", now)
         existing = find_subscriber(engine, email)
     if existing is None or existing.status in ("confirmed", *SUPPRESSED):
         return None
@@ -127,7 +136,7 @@ def import_csv(
     if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
         report.problems.append((1, "no 'email' column in the header row"))
         return report
-    defaults = category_slugs(default_categories)
+    defaults = normal_choices(default_categories)
     seen: set[str] = set()
     with engine.begin() as connection:
         known = {row.email for row in connection.execute(select(subscribers.c.email))}
@@ -149,7 +158,7 @@ def import_csv(
             # "categories": the column's name before there were several newsletters
             given = values.get("newsletters") or values.get("categories", "")
             names = [n for n in given.split(";") if n.strip()]
-            categories = category_slugs(names) if names else defaults
+            categories = normal_choices(names) if names else defaults
             insert_subscriber(
                 connection, address, status, categories, values.get("source") or source, now
             )
@@ -175,7 +184,7 @@ def export_csv(engine: Engine) -> Iterator[str]:
             [
                 s.email,
                 s.status,
-                ";".join(s.newsletters),
+                ";".join(s.choices),
                 s.source,
                 s.subscribed_at.isoformat(),
                 s.confirmed_at.isoformat() if s.confirmed_at else "",

@@ -100,7 +100,7 @@ def leave_routes(pages: Pages) -> list[Route]:
             "preferences.html.j2",
             email=subscriber.email,
             token=token,
-            selected=list(subscriber.newsletters),
+            selected=list(subscriber.choices),
             unsubscribe_token=pages.signer.sign("unsubscribe", link_subject(subscriber.id)),
         )
 
@@ -129,7 +129,7 @@ def leave_routes(pages: Pages) -> list[Route]:
             return not_subscribed(request, subscriber)
         if not categories:
             return gone(request, subscriber)
-        chosen = ", ".join(pages.names[c] for c in categories)
+        chosen = ", ".join(pages.describe(c) for c in categories)
         return pages.message(
             request, "Preferences saved", f"{subscriber.email} will receive: {chosen}."
         )

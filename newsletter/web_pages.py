@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from feeds.model import Site
+from newsletter.store import choice_text, parse_choice
 from newsletter.tokens import Signer
 
 CSRF_COOKIE = "press_csrf"
@@ -26,10 +27,20 @@ MAX_EMAIL = 320
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A newsletter on the forms: its id, its title, and, when its readers may narrow it,
+    its categories (slug, name)."""
+
+    id: str
+    title: str
+    categories: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """What the endpoints need besides the database and the templates."""
 
-    newsletters: tuple[tuple[str, str], ...]  # (id, title) offered on the forms
+    newsletters: tuple[Offer, ...]  # offered on the forms
     default_newsletter: str  # the id checked on a blank form
     confirm_hours: int = 72
     per_client: int = 5  # subscribe posts per client address per window
@@ -80,18 +91,23 @@ class Pages:
     clock: Callable[[], datetime]
     ticks: Callable[[], float]
     limits: RateLimit = field(init=False)
-    offered: list[tuple[str, str]] = field(init=False)  # (id, title)
+    offered: list[Offer] = field(init=False)
     names: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = RateLimit(self.settings)
         self.offered = list(self.settings.newsletters)
-        self.names = dict(self.offered)
+        self.names = {offer.id: offer.title for offer in self.offered}
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
         html = self.env.get_template(template).render(
-            site=self.site, head_feeds=[], csrf=token, categories=self.offered, **context
+            site=self.site,
+            head_feeds=[],
+            csrf=token,
+            newsletters=self.offered,
+            chosen=dict(parse_choice(c) for c in context.pop("selected", [])),
+            **context,
         )
         response = HTMLResponse(html, status_code=status)
         response.headers["cache-control"] = "no-store"
@@ -140,4 +156,25 @@ class Pages:
         return bool(cookie) and secrets.compare_digest(cookie, sent)
 
     def chosen(self, form: FormData) -> list[str]:
-        return [str(v) for v in form.getlist("category") if str(v) in self.names]
+        """The newsletters ticked, each as a choice: narrowed where the reader ticked some
+        but not all of its categories. ("category" is the field's name in forms served
+        before there were several newsletters.)"""
+        ticked = [str(v) for v in [*form.getlist("newsletter"), *form.getlist("category")]]
+        found: list[str] = []
+        for offer in self.offered:
+            if offer.id not in ticked:
+                continue
+            slugs = {slug for slug, _ in offer.categories}
+            kept = {str(v) for v in form.getlist(f"categories-{offer.id}")} & slugs
+            found.append(choice_text(offer.id, sorted(kept) if kept != slugs else ()))
+        return found
+
+    def describe(self, choice: str) -> str:
+        """A choice in words: ``The weekly Asia digest (China-U.S. only)``."""
+        newsletter, kept = parse_choice(choice)
+        offer = next((o for o in self.offered if o.id == newsletter), None)
+        title = offer.title if offer else newsletter
+        if not kept or offer is None:
+            return title
+        names = [name for slug, name in offer.categories if slug in kept]
+        return f"{title} ({' and '.join(names)} only)"

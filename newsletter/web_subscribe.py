@@ -83,7 +83,7 @@ def subscribe_routes(pages: Pages, request_confirmation: RequestConfirmation) ->
         return found, list(request.categories)
 
     def digests(categories: list[str]) -> list[str]:
-        return [pages.names.get(c, c) for c in categories]
+        return [pages.describe(c) for c in categories]
 
     async def confirm_page(request: Request) -> Response:
         token = request.path_params["token"]

@@ -964,12 +964,14 @@ def _handle_bounces(obj: Context, messages: Any) -> Any:
     epilog="""\b
 Examples:
   press report                          # the latest digest
+  press report --newsletter each-post   # the latest of one newsletter
   press report 2022-W37-china-russia --json""",
 )
 @click.argument("digest", required=False, metavar="[DIGEST]")
+@click.option("--newsletter", metavar="ID", help="The latest digest of this newsletter.")
 @click.option("--json", "as_json", is_flag=True, help="As JSON, for a script.")
 @pass_context
-def report_command(obj: Context, digest: str | None, as_json: bool) -> None:
+def report_command(obj: Context, digest: str | None, newsletter: str | None, as_json: bool) -> None:
     """What became of a digest: sent, failed, bounced later, complained, left since."""
     import json
 
@@ -978,11 +980,12 @@ def report_command(obj: Context, digest: str | None, as_json: bool) -> None:
     from press.mail import open_store
 
     engine = open_store(obj.config)
-    key = digest or latest_digest(engine)
+    key = digest or latest_digest(engine, newsletter)
     record = find_digest(engine, key) if key else None
     if record is None:
+        of = f" of {newsletter}" if newsletter else ""
         raise click.ClickException(
-            f"no digest {key} in the ledger" if key else "no digest has been sent yet"
+            f"no digest {key} in the ledger" if key else f"no digest{of} has been sent yet"
         )
     found = digest_report(engine, record)
     click.echo(json.dumps(found.as_json(), indent=2) if as_json else found.table())

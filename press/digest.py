@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds.model import Post
 from feeds.select import published
@@ -36,6 +37,9 @@ from press.content import load_posts
 from press.incremental import open_cache
 from press.templates import template_env
 from press.write import write_atomic
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SAMPLE_RECIPIENT = "reader@example.com"
 SAMPLE_ID = 0  # the sample recipient of a preview is no subscriber
@@ -184,6 +188,39 @@ def prepare_recorded(config: Config, record: DigestRecord, now: datetime) -> Dig
         if names.intersection(post_keys(config.site, post)):
             return prepare_post(config, spec, post, record.key.removesuffix(f"-{spec.id}"), now)
     raise WeekError(f"digest {record.key}: its post is no longer published")
+
+
+class ReaderRuns:
+    """A digest as each reader chose it: whole, or (a newsletter its readers may narrow)
+    only the posts of the categories they kept, each such choice rendered once."""
+
+    def __init__(self, run: DigestRun, engine: Engine) -> None:
+        from newsletter.store import narrowing
+
+        self.run = run
+        spec = run.digest.newsletter
+        self.narrowed = narrowing(engine, spec.id) if spec.choose_categories else {}
+        self.runs: dict[frozenset[str], DigestRun] = {}
+
+    def of(self, subscriber_id: int) -> DigestRun:
+        chosen = self.narrowed.get(subscriber_id)
+        if not chosen:
+            return self.run
+        if chosen not in self.runs:
+            digest = self.run.digest
+            posts = tuple(p for p in digest.posts if any(c.slug in chosen for c in p.categories))
+            kept = tuple(c for c in digest.categories if c.slug in chosen)
+            # Narrowed since the audience was frozen to nothing of this week: the whole.
+            self.runs[chosen] = (
+                render_run(
+                    self.run.config,
+                    replace(digest, posts=posts, categories=kept or digest.categories),
+                    self.run.envelope.date,
+                )
+                if posts
+                else self.run
+            )
+        return self.runs[chosen]
 
 
 def write_preview(run: DigestRun, folder: Path, signer: Signer) -> list[Path]:

@@ -168,6 +168,12 @@ def _one(key: str, table: Any, zone: ZoneInfo, problems: list[str]) -> Newslette
         )
         return None
     names = values["categories"]
+    if values["choose_categories"] and len(names) < 2:
+        problems.append(
+            f"{where}.choose_categories: readers choose among its categories, so it needs a "
+            'list of two or more (not "all": those change with the posts)'
+        )
+        return None
     subject, preheader = SUBJECTS.get(cadence, (None, None))
     return NewsletterSpec(
         id=key,

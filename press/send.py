@@ -20,13 +20,20 @@ from newsletter.model import DeliverySettings
 from newsletter.post_keys import post_keys
 from newsletter.render import about
 from newsletter.smtp import SmtpError, Transport
-from newsletter.store import Subscriber, list_subscribers
-from newsletter.subscribers import category_slugs
+from newsletter.store import Subscriber, list_subscribers, parse_choice
+from newsletter.subscribers import normal_choices
 from newsletter.tokens import MIN_KEY_LENGTH, Signer, confirm_subject
 from newsletter.verp import return_path
 from press.clock import ticks, utc_now
 from press.config import Config
-from press.digest import SECRET_VARIABLE, DigestRun, newsletter_of, recipient_for, signer_from
+from press.digest import (
+    SECRET_VARIABLE,
+    DigestRun,
+    ReaderRuns,
+    newsletter_of,
+    recipient_for,
+    signer_from,
+)
 from press.faults import reached
 from press.mail import dkim_key, smtp_connector
 from press.processes import ProcessFailed, send_in_processes
@@ -106,8 +113,10 @@ def send_digest(
     def verp(delivery: Delivery) -> str:
         return return_path(pattern, signer, delivery.id)
 
+    readers = ReaderRuns(run, engine)
+
     def compose(delivery: Delivery) -> tuple[bytes, str]:
-        return run.compose(
+        return readers.of(delivery.subscriber_id).compose(
             recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
         )
 
@@ -137,12 +146,15 @@ def freeze_audience(
     """The digest's id in the ledger, its audience frozen into queued deliveries the first
     time (a test may kill the process inside that transaction: PRESS_KILL_AT)."""
     digest = run.digest
-    keys = (
-        post_keys(run.config.site, digest.posts[0]) if digest.newsletter.cadence == "post" else ()
-    )
+    one_post = digest.newsletter.cadence == "post"
+    keys = post_keys(run.config.site, digest.posts[0]) if one_post else ()
+    present = None
+    if digest.newsletter.choose_categories:
+        present = sorted({c.slug for post in digest.posts for c in post.categories})
     digest_id, _ = open_digest(
         engine, digest.key, digest.newsletter.id, str(digest.week), run.rendered.subject,
         now, due, freezing=lambda: reached("digest:freezing"), post_keys=keys,
+        present=present,
     )  # fmt: skip
     reached("digest:frozen")
     return digest_id
@@ -160,7 +172,7 @@ def send_confirmation(
     for the subscriber's current version. Returns where it went."""
     connector = smtp_connector(config)
     signer = real_signer(config) if connector else signer_from(config)
-    ids = category_slugs(categories)  # newsletter ids (a category's slug, before)
+    ids = normal_choices(categories)  # newsletter ids (a category's slug, before), narrowed
     subject = confirm_subject(subscriber.id, subscriber.version, ids)
     message = build_confirmation(
         template_env(config),
@@ -168,7 +180,7 @@ def send_confirmation(
         config.newsletter.sender,
         subscriber.email,
         config.site.absolute(f"/confirm/{signer.sign('confirm', subject)}"),
-        [about(newsletter_of(config, i).title) for i in ids],
+        [about(newsletter_of(config, parse_choice(i)[0]).title) for i in ids],
         config.subscribers.confirm_hours,
         now,
     )

@@ -10,9 +10,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from feeds.text import slugify
 from newsletter.confirm import ConfirmationQueue
 from newsletter.subscribers import request_subscription
 from newsletter.web import WebSettings, create_app, create_preview_app
+from newsletter.web_pages import Offer
 from press.clock import ticks, utc_now
 from press.config import Config
 from press.digest import signer_from
@@ -24,7 +26,16 @@ from press.templates import template_env
 def web_settings(config: Config) -> WebSettings:
     """Every newsletter is offered on the forms; the first is checked on a blank one."""
     return WebSettings(
-        newsletters=tuple((spec.id, spec.title) for spec in config.newsletters),
+        newsletters=tuple(
+            Offer(
+                spec.id,
+                spec.title,
+                tuple((slugify(name), name) for name in spec.categories)
+                if spec.choose_categories
+                else (),
+            )
+            for spec in config.newsletters
+        ),
         default_newsletter=config.newsletters[0].id,
         confirm_hours=config.subscribers.confirm_hours,
     )

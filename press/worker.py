@@ -22,7 +22,7 @@ from newsletter.ledger import delivery_counts, digest_by_id, finish_digest
 from newsletter.verp import return_path
 from press.clock import ticks, utc_now
 from press.config import Config
-from press.digest import DigestRun, prepare_recorded, recipient_for
+from press.digest import ReaderRuns, prepare_recorded, recipient_for
 from press.mail import dkim_key, open_store, smtp_connector
 from press.send import SendRefused, real_signer
 
@@ -62,17 +62,17 @@ def run_worker(
     def verp(delivery: Delivery) -> str:
         return return_path(pattern, signer, delivery.id)
 
-    runs: dict[int, DigestRun] = {}
+    runs: dict[int, ReaderRuns] = {}
 
-    def run_for(digest_id: int) -> DigestRun:
+    def run_for(digest_id: int) -> ReaderRuns:
         if digest_id not in runs:
             record = digest_by_id(engine, digest_id)
-            runs[digest_id] = prepare_recorded(config, record, utc_now())
+            runs[digest_id] = ReaderRuns(prepare_recorded(config, record, utc_now()), engine)
             log.info("worker %s: sending digest %s", owner, record.key)
         return runs[digest_id]
 
     def compose(delivery: Delivery) -> tuple[bytes, str]:
-        run = run_for(delivery.digest_id)
+        run = run_for(delivery.digest_id).of(delivery.subscriber_id)
         return run.compose(
             recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
         )

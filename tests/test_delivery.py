@@ -78,6 +78,7 @@ def test_migrations_from_an_empty_database(database_url: str) -> None:
     } <= tables
 
 
+@pytest.mark.slow
 def test_a_thousand_subscribers_get_one_message_each(
     project: Path, server: SmtpServer, database_url: str
 ) -> None:

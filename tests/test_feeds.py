@@ -359,6 +359,7 @@ def test_a_hub_that_is_down_is_retried_next_time(project: Path) -> None:
         assert len(hub.form_values("hub.url")) == 42
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_partial_feed(project: Path) -> None:
     run_publish(project)
     feed = project / "public/feeds/all.atom.xml"

@@ -85,7 +85,9 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
 ]
 
 
-@pytest.mark.parametrize("items", [50, 3])  # 3: the feeds have archive documents
+@pytest.mark.parametrize(
+    "items", [pytest.param(50, marks=pytest.mark.slow), 3]
+)  # 3: the feeds have archive documents
 def test_every_incremental_publish_equals_a_clean_build(
     project: Path, tmp_path: Path, items: int
 ) -> None:
@@ -102,6 +104,7 @@ def test_every_incremental_publish_equals_a_clean_build(
             assert not (project / "public/tag/arctic").exists()
 
 
+@pytest.mark.slow
 def test_press_run_keeps_its_posts_in_memory_and_equals_a_clean_build(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

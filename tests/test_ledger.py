@@ -236,6 +236,7 @@ def test_a_server_that_dies_mid_send_stops_the_run_in_seconds_and_nothing_is_los
     assert sum(counts.values()) - len(emails) <= 4
 
 
+@pytest.mark.slow
 def test_who_unsubscribes_while_their_batch_is_being_sent_is_not_mailed(
     project: Path, database_url: str
 ) -> None:

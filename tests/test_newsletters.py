@@ -14,7 +14,7 @@ from sqlalchemy import text
 from press.config import ConfigError, load_config
 from press.ledger import fired
 from tests.smtp_server import smtp_server
-from tests.test_delivery import configure
+from tests.test_delivery import KEY, configure
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TWO = """
@@ -83,6 +83,8 @@ def test_the_list_spelling_works_too(project: Path) -> None:
          "newsletters.x.categories: a category is named twice"),
         ('\n[newsletters.x]\ncategories = ["Trade"]\nsubject = "{nope}"\n',
          "newsletters.x.subject: unknown field {nope}"),
+        ('\n[newsletters.x]\ncategories = "all"\nchoose_categories = true\n',
+         "newsletters.x.choose_categories: readers choose among its categories"),
     ],
 )  # fmt: skip
 def test_a_wrong_newsletter_is_named_by_its_key(project: Path, extra: str, message: str) -> None:
@@ -220,6 +222,17 @@ def test_one_email_a_week_with_each_post_once_however_many_categories(
     )
     assert message["List-Id"].endswith("<asia-weekly.chinabystander.com>")
     assert message["Subject"].startswith("China-Russia and China-U.S. this week: ")
+    import json
+
+    from tests.test_cli import run as cli
+
+    report = cli(project, "report", "--newsletter", "asia-weekly", "--json")
+    assert report.returncode == 0, report.stderr
+    assert (json.loads(report.stdout)["digest"], json.loads(report.stdout)["sent"]) == (
+        "2022-W37-asia-weekly", 1,
+    )  # fmt: skip
+    none = cli(project, "report", "--newsletter", "china-russia-daily")
+    assert none.returncode == 1 and "no digest of china-russia-daily has been sent" in none.stderr
 
 
 EACH_POST = """
@@ -304,3 +317,111 @@ def test_the_cli_names_newsletters(project: Path) -> None:
     weekly = run(project, "digest", "--newsletter", "asia-weekly", "--week", "2022-W21",
                  "--preview", "out")  # fmt: skip
     assert "China-Russia and China-U.S. digest 2022-W21" in weekly.stdout
+
+
+NARROWABLE = TWO.replace('at = "mon 07:00"\n', 'at = "mon 07:00"\nchoose_categories = true\n', 1)
+
+
+def test_readers_who_narrow_a_newsletter_get_only_their_categories(
+    project: Path, database_url: str
+) -> None:
+    from newsletter.store import find_subscriber, set_newsletters
+    from newsletter.subscribers import add
+    from press.digest import prepare
+    from press.mail import open_store
+    from press.send import send_digest
+
+    (project / "posts" / "2022-09-15-us.md").write_text(
+        "---\ntitle: Washington Watches\ndate: 2022-09-15T10:00:00+01:00\n"
+        "categories: [China-U.S.]\n---\n\nA post about the United States alone.\n"
+    )
+    write(project, NARROWABLE)
+    with smtp_server() as server:
+        config = configure(project, server.url, "", database_url)
+        engine = open_store(config)
+        for email, choice in (
+            ("all@example.com", "asia-weekly"),
+            ("us@example.com", "asia-weekly:china-us"),
+            ("russia@example.com", "asia-weekly:china-russia"),
+        ):
+            add(engine, email, [choice], "test", NOW, confirmed=True)
+        found = find_subscriber(engine, "us@example.com")
+        assert found is not None and found.choices == ("asia-weekly:china-us",)
+        assert found.newsletters == ("asia-weekly",)
+        send_digest(config, prepare(config, "2022-W37", "asia-weekly", NOW)[0], engine)
+        week37 = {m.recipients[0]: m.message() for m in server.handler.received}
+        server.handler.received.clear()
+        send_digest(config, prepare(config, "2022-W36", "asia-weekly", NOW)[0], engine)
+        week36 = [m.recipients[0] for m in server.handler.received]
+        assert set_newsletters(engine, "us@example.com", ["asia-weekly"])  # all of it again
+        again = find_subscriber(engine, "us@example.com")
+        assert again is not None and again.choices == ("asia-weekly",)
+
+    def titles(message: Any) -> list[str]:
+        text = message.get_body(("plain",)).get_content()
+        wanted = ["Washington Watches", "China Is Becoming The Big Brother", "Russia’s Fulsome"]
+        return [t for t in wanted if t in text]
+
+    assert titles(week37["all@example.com"]) == [
+        "Washington Watches", "China Is Becoming The Big Brother", "Russia’s Fulsome",
+    ]  # fmt: skip
+    assert titles(week37["us@example.com"]) == ["Washington Watches"]
+    assert titles(week37["russia@example.com"]) == [
+        "China Is Becoming The Big Brother", "Russia’s Fulsome",
+    ]  # fmt: skip
+    us = week37["us@example.com"].get_body(("plain",)).get_content()
+    assert "CHINA BYSTANDER · China-U.S." in us and "1 post this week" in us
+    # 2022-W36 has China-Russia posts only: who kept China-U.S. alone gets nothing.
+    assert sorted(week36) == ["all@example.com", "russia@example.com"]
+
+
+def test_the_preferences_page_narrows_a_newsletter(project: Path) -> None:
+    import httpx
+
+    from newsletter.store import find_subscriber
+    from newsletter.subscribers import add
+    from newsletter.tokens import Signer, link_subject
+    from press.mail import open_store
+    from tests.test_web import csrf_of, serving
+
+    config = load_config(write(project, NARROWABLE), {"PRESS_SECRET_KEY": KEY})
+    engine = open_store(config)
+    add(engine, "a@example.com", ["asia-weekly"], "test", NOW, confirmed=True)
+    subscriber = find_subscriber(engine, "a@example.com")
+    assert subscriber is not None
+    token = Signer(KEY).sign("preferences", link_subject(subscriber.id))
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        page = client.get(f"/preferences/{token}")
+        assert page.status_code == 200
+        assert 'name="categories-asia-weekly" value="china-us" checked' in page.text
+        assert "The weekly Asia digest" in page.text and "China-Russia daily" in page.text
+        saved = client.post(
+            f"/preferences/{token}",
+            data={"csrf": csrf_of(page.text), "newsletter": ["asia-weekly", "china-russia-daily"],
+                  "categories-asia-weekly": "china-us"},
+        )  # fmt: skip
+        assert saved.status_code == 200, saved.text
+        assert "The weekly Asia digest (China-U.S. only), China-Russia daily" in saved.text
+        again = client.get(f"/preferences/{token}")
+        assert 'value="china-us" checked' in again.text
+        assert 'value="china-russia">' in again.text.replace(" >", ">")  # unticked now
+    found = find_subscriber(engine, "a@example.com")
+    assert found is not None
+    assert found.choices == ("asia-weekly:china-us", "china-russia-daily")
+
+
+def test_golden_subscribe_page_of_several_newsletters(project: Path, golden: Any) -> None:
+    import re
+
+    import httpx
+
+    from tests.test_web import serving
+
+    config = load_config(write(project, NARROWABLE), {"PRESS_SECRET_KEY": KEY})
+    with serving(config) as base:
+        page = httpx.get(f"{base}/subscribe").text
+    page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="CSRF"', page)
+    golden("pages/subscribe-several-newsletters.html", page.encode())
+    assert page.count('name="newsletter"') == 2
+    assert page.count('name="categories-asia-weekly"') == 2
+    assert 'value="asia-weekly" checked' in page  # the first, ticked on a blank form

@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from newsletter.store import find_subscriber
 from newsletter.tokens import Signer, confirm_subject
 from newsletter.web import WebSettings, create_app
+from newsletter.web_pages import Offer
 from press.config import Config, load_config
 from press.digest import prepare
 from press.mail import open_store
@@ -228,7 +229,9 @@ def test_an_expired_confirm_link_is_refused(project: Path) -> None:
         signer=Signer(KEY),
         env=template_env(config),
         settings=WebSettings(
-            (("china-russia", "The weekly China-Russia digest"),), "china-russia", confirm_hours=0
+            (Offer("china-russia", "The weekly China-Russia digest"),),
+            "china-russia",
+            confirm_hours=0,
         ),
         request_confirmation=lambda email, categories: None,
         clock=lambda: NOW,
@@ -239,7 +242,7 @@ def test_an_expired_confirm_link_is_refused(project: Path) -> None:
         assert response.status_code == 400 and "expired" in response.text
 
 
-OFFERED = (("china-russia", "The weekly China-Russia digest"),)
+OFFERED = (Offer("china-russia", "The weekly China-Russia digest"),)
 
 
 def test_links_sent_before_subscriber_ids_work_until_their_date(project: Path) -> None:

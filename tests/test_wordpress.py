@@ -212,6 +212,7 @@ BIG_ITEM = """<item><title>Page {n}</title><wp:post_id>{n}</wp:post_id>
 """
 
 
+@pytest.mark.slow
 def test_a_huge_export_streams(tmp_path: Path) -> None:
     head, tail = FIXTURE.read_text().split("<item>", 1)
     big = tmp_path / "big.xml"
