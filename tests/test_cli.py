@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from press.cli import main
@@ -151,6 +152,7 @@ def test_digest_refuses_a_bad_week(project: Path) -> None:
     assert "2022 has no week 99" in result.stderr
 
 
+@pytest.mark.slow
 def test_digest_outbox_and_category(project: Path) -> None:
     empty = run(project, "digest", "--week", "latest", "--category", "Trade", "--outbox", "box")
     assert "no confirmed subscribers of Trade; outbox empty" in empty.stdout
@@ -166,6 +168,7 @@ def test_digest_outbox_and_category(project: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_subscribers_commands(project: Path) -> None:
     added = run(project, "subscribers", "add", "new@example.com")
     assert added.returncode == 0, added.stderr
@@ -197,6 +200,7 @@ def test_subscribers_commands(project: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_mistyped_category_is_named_with_the_nearest_one(project: Path) -> None:
     toml = project / "press.toml"
     toml.write_text(

@@ -156,6 +156,7 @@ def test_pages_say_the_subscribers_state_as_it_is(project: Path) -> None:
     assert status(config) == "unsubscribed"
 
 
+@pytest.mark.slow
 def test_subscribing_answers_at_once_and_the_email_follows(project: Path) -> None:
     """The confirmation goes after the response: a slow mail server does not hold the
     answer up, and a new and a known address take the same path."""

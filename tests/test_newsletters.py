@@ -287,6 +287,7 @@ def test_both_fit_a_phone_and_a_desktop(project: Path, width: int) -> None:
         assert scroll_width(run.rendered.html, width) <= width
 
 
+@pytest.mark.slow
 def test_the_cli_names_newsletters(project: Path) -> None:
     from tests.test_cli import run
 

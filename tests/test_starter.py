@@ -115,6 +115,7 @@ def test_the_questions_are_asked_when_not_given(tmp_path: Path) -> None:
     assert 'title = "Asked Blog"' in toml and 'timezone = "Asia/Tokyo"' in toml
 
 
+@pytest.mark.slow
 def test_serve_without_a_key_previews_the_site_and_sends_nothing(project: Path) -> None:
     handler = SmtpHandler()
     with smtp_server(handler) as server:
