@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 
 from jinja2 import Environment
 
@@ -12,23 +13,41 @@ from feeds.discovery import feed_links
 from feeds.model import FeedSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.site import feed_outputs
-from newsletter.digest import digest_weeks, find_categories, in_categories, select_week
+from newsletter.digest import (
+    digest_weeks,
+    find_categories,
+    in_categories,
+    select_day,
+    select_week,
+)
 from newsletter.model import Digest, DigestSettings, NewsletterSpec, Week
 from newsletter.render import count_text, render_web_copy, subject_fields, week_dates
 
 
 def sent_digests(
-    site: Site, posts: Sequence[Post], spec: NewsletterSpec, before: Week
+    site: Site, posts: Sequence[Post], spec: NewsletterSpec, now: datetime
 ) -> list[Digest]:
-    """Every digest of the weekly newsletter ``spec`` before the week ``before``, oldest
-    first: a week without a post has none. ``posts`` are the published posts."""
+    """Every digest of the weekly or daily newsletter ``spec`` whose week (or day) is
+    over at ``now``: a period without a post has none. ``posts`` are the published
+    posts."""
+    zone = site.timezone
     categories = find_categories(posts, spec)
+    today = now.astimezone(zone).date()
+    if spec.cadence == "daily":
+        daily: dict[date, list[Post]] = {}
+        for post in in_categories(posts, categories):
+            daily.setdefault(post.date.astimezone(zone).date(), []).append(post)
+        return [
+            select_day(daily[day], spec, categories, day, zone)
+            for day in sorted(daily, reverse=True)
+            if day < today
+        ]
     weekly: dict[Week, list[Post]] = {}
     for post in in_categories(posts, categories):  # one pass, not one per week
-        weekly.setdefault(Week.of(post.date.astimezone(site.timezone).date()), []).append(post)
+        weekly.setdefault(Week.of(post.date.astimezone(zone).date()), []).append(post)
     return [
-        select_week(weekly[week], spec, categories, week, site.timezone)
-        for week in digest_weeks(posts, categories, site.timezone, before)
+        select_week(weekly[week], spec, categories, week, zone)
+        for week in digest_weeks(posts, categories, zone, Week.of(today))
     ]
 
 
@@ -40,20 +59,23 @@ def web_copies(
     settings: DigestSettings,
     feed: Feed,
     feeds: FeedSettings,
+    index: str = "newsletter/index.html",
 ) -> Iterator[Output]:
-    """A web copy of each digest, an index of them and their ``feed`` (follow the
+    """A web copy of each digest, an ``index`` of them and their ``feed`` (follow the
     digest in a reader, ``digest_feed``), one file at a time."""
     listed = []
     for digest in digests:
         yield Output(
             digest.web_path,
-            output_key("web copy", str(digest.week), settings, posts_key(digest.posts)),
+            output_key(
+                "web copy", digest.key, digest.newsletter, settings, posts_key(digest.posts)
+            ),
             functools.partial(render_web_copy, env, site, digest, settings),
         )
         listed.append(
             {
                 "url": site.absolute(digest.web_path),
-                "week": str(digest.week),
+                "week": digest.period or str(digest.week),
                 "dates": week_dates(digest),
                 "count": count_text(len(digest.posts)),
                 "titles": [p.title for p in digest.posts],
@@ -63,7 +85,7 @@ def web_copies(
     for document in (feed, *feed.archives):
         yield from feed_outputs(site, document, feeds, entries)
     yield always(
-        "newsletter/index.html",
+        index,
         lambda: (
             env.get_template("newsletter.html.j2")
             .render(
@@ -108,20 +130,24 @@ def digest_feed(
     digests: Sequence[Digest],
     settings: DigestSettings,
     feeds: FeedSettings,
+    key: str = "newsletter",
+    home: str = "/newsletter/",
 ) -> Feed:
-    """The feed of the digests, ``feeds/newsletter.*``, with archive documents as every
-    feed has."""
+    """The feed of the digests, ``feeds/newsletter.*`` (another newsletter's:
+    ``feeds/newsletter/<id>.*``), with archive documents as every feed has."""
     issues = sorted(
         (digest_entry(site, d, settings) for d in digests),
         key=lambda issue: issue.timestamp,
         reverse=True,
     )
     label = " and ".join(spec.categories) if 0 < len(spec.categories) <= 2 else spec.title
+    how = "daily" if spec.cadence == "daily" else "weekly"
+    period = "day" if spec.cadence == "daily" else "week"
     feed = Feed(
-        key="newsletter",
-        title=f"{label} weekly digest – {site.title}" if spec.categories else spec.title,
-        description=f"The week's {label} commentary from {site.title}, weekly.",
-        home=site.absolute("/newsletter/"),
+        key=key,
+        title=f"{label} {how} digest – {site.title}" if spec.categories else spec.title,
+        description=f"The {period}'s {label} commentary from {site.title}, {how}.",
+        home=site.absolute(home),
         entries=(),
         category=None,
     )

@@ -15,7 +15,6 @@ from feeds.output import Output
 from feeds.select import next_due, published
 from feeds.site import build_site
 from feeds.sitemap import page_path, sitemap_outputs
-from newsletter.model import Week
 from press import incremental
 from press.config import Config
 from press.content import load_posts
@@ -38,15 +37,23 @@ def digest_archive(
 
     site = config.site
     settings = config.newsletter
-    weekly = [spec for spec in config.newsletters if spec.cadence == "weekly"]
-    if not weekly:
-        return [], []
-    spec = weekly[0]  # the archive and its feed are the first weekly newsletter's
-    this_week = Week.of(now.astimezone(site.timezone).date())
-    digests = sent_digests(site, posts, spec, this_week)
-    feed = digest_feed(site, spec, digests, settings, config.feeds)
-    files = web_copies(env, site, digests, spec, settings, feed, config.feeds)
-    return list(files), [feed]  # a page a week: few
+    files: list[Output] = []
+    feeds: list[Feed] = []
+    # The first weekly newsletter's archive is newsletter/ and its feed feeds/newsletter.*
+    # (where a site of one digest has them); another's, newsletter/<id>/ and
+    # feeds/newsletter/<id>.*. A post newsletter's archive is its categories' pages.
+    scheduled = [s for s in config.newsletters if s.cadence in ("weekly", "daily")]
+    first = next((s for s in scheduled if s.cadence == "weekly"), None)
+    for spec in scheduled:
+        key, home = ("newsletter", "/newsletter/")
+        if spec != first:
+            key, home = f"newsletter/{spec.id}", f"/newsletter/{spec.id}/"
+        digests = sent_digests(site, posts, spec, now)
+        feed = digest_feed(site, spec, digests, settings, config.feeds, key, home)
+        index = f"{home.strip('/')}/index.html"
+        files += web_copies(env, site, digests, spec, settings, feed, config.feeds, index)
+        feeds.append(feed)
+    return files, feeds  # a page a week: few  # a page a week: few
 
 
 def is_feed(path: str) -> bool:

@@ -426,3 +426,31 @@ def test_golden_subscribe_page_of_several_newsletters(project: Path, golden: Any
     assert page.count('name="newsletter"') == 2
     assert page.count('name="categories-asia-weekly"') == 2
     assert 'value="asia-weekly" checked' in page  # the first, ticked on a blank form
+
+
+def test_each_newsletter_has_its_web_archive_and_its_feed(project: Path) -> None:
+    import feedparser
+
+    from press.publish import publish
+
+    config = load_config(write(project, TWO))
+    publish(config, NOW)
+    public = project / "public"
+    weekly = feedparser.parse((public / "feeds" / "newsletter.atom.xml").read_bytes())
+    daily = feedparser.parse(
+        (public / "feeds" / "newsletter" / "china-russia-daily.atom.xml").read_bytes()
+    )
+    assert not weekly.bozo and not daily.bozo
+    assert weekly.feed.title == "China-Russia and China-U.S. weekly digest – China Bystander"
+    assert daily.feed.title == "China-Russia daily digest – China Bystander"
+    assert daily.entries[0].link == (
+        "https://chinabystander.com/newsletter/2022-09-16-china-russia-daily.html"
+    )
+    assert (public / "newsletter" / "2022-09-16-china-russia-daily.html").is_file()
+    assert (public / "newsletter" / "2022-W37-asia-weekly.html").is_file()
+    index = (public / "newsletter" / "china-russia-daily" / "index.html").read_text()
+    assert "<h1>China-Russia daily</h1>" in index and "Every day's China-Russia" in index
+    assert "<h1>The weekly Asia digest</h1>" in (public / "newsletter" / "index.html").read_text()
+    listed = (public / "feeds" / "index.html").read_text()
+    assert "/feeds/newsletter/china-russia-daily.atom.xml" in listed
+    assert "/feeds/newsletter.atom.xml" in listed
