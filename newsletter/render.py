@@ -172,13 +172,13 @@ def render_digest(
 ) -> RenderedDigest:
     """The email's HTML (compiled from MJML once) and text, with link placeholders."""
     context = digest_context(site, digest, settings)
-    mjml = env.get_template("digest.mjml.j2").render(**context, web=False)
+    mjml = env.get_template(f"{digest.newsletter.template}.mjml.j2").render(**context, web=False)
     return RenderedDigest(
         digest=digest,
         subject=context["subject"],
         preheader=context["preheader"],
         html=compile_mjml(mjml),
-        text=env.get_template("digest.txt.j2").render(**context, web=False),
+        text=env.get_template(f"{digest.newsletter.template}.txt.j2").render(**context, web=False),
     )
 
 
@@ -187,7 +187,9 @@ def render_web_copy(
 ) -> bytes:
     """The digest's web copy ("view in browser"): the same email, with no personal links."""
     context = digest_context(site, digest, settings, text=False)
-    return compile_mjml(env.get_template("digest.mjml.j2").render(**context, web=True)).encode()
+    return compile_mjml(
+        env.get_template(f"{digest.newsletter.template}.mjml.j2").render(**context, web=True)
+    ).encode()
 
 
 def personalise(rendered: RenderedDigest, recipient: Recipient) -> tuple[str, str]:

@@ -454,3 +454,20 @@ def test_each_newsletter_has_its_web_archive_and_its_feed(project: Path) -> None
     listed = (public / "feeds" / "index.html").read_text()
     assert "/feeds/newsletter/china-russia-daily.atom.xml" in listed
     assert "/feeds/newsletter.atom.xml" in listed
+
+
+def test_a_newsletter_renders_with_its_own_templates(project: Path) -> None:
+    from press.digest import prepare
+
+    templates = project / "templates"
+    mjml = (templates / "digest.mjml.j2").read_text()
+    (templates / "briefing.mjml.j2").write_text(mjml.replace("{{ intro }}", "BRIEFING {{ intro }}"))
+    text = (templates / "digest.txt.j2").read_text()
+    (templates / "briefing.txt.j2").write_text("BRIEFING\n" + text)
+    config = load_config(
+        write(project, TWO.replace('at = "18:30"\n', 'at = "18:30"\ntemplate = "briefing"\n'))
+    )
+    daily, _ = prepare(config, "2022-09-16", "china-russia-daily", NOW)
+    weekly, _ = prepare(config, "2022-W37", "asia-weekly", NOW)
+    assert "BRIEFING" in daily.rendered.html and daily.rendered.text.startswith("BRIEFING")
+    assert "BRIEFING" not in weekly.rendered.html
