@@ -54,6 +54,11 @@ class DigestRecord:
         """Nothing more will be sent: finished, or skipped."""
         return self.finished_at is not None or self.skipped_at is not None
 
+    @property
+    def period(self) -> str:
+        """What its key names before the newsletter: a week, a day, a post's ``post-…``."""
+        return self.key.removesuffix(f"-{self.newsletter}")
+
 
 def _record(row: Any) -> DigestRecord:
     return DigestRecord(

@@ -92,12 +92,10 @@ class Pages:
     ticks: Callable[[], float]
     limits: RateLimit = field(init=False)
     offered: list[Offer] = field(init=False)
-    names: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = RateLimit(self.settings)
         self.offered = list(self.settings.newsletters)
-        self.names = {offer.id: offer.title for offer in self.offered}
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)

@@ -186,7 +186,7 @@ def prepare_recorded(config: Config, record: DigestRecord, now: datetime) -> Dig
     posts = published(load_posts(config, open_cache(config)).posts, now)
     for post in posts:
         if names.intersection(post_keys(config.site, post)):
-            return prepare_post(config, spec, post, record.key.removesuffix(f"-{spec.id}"), now)
+            return prepare_post(config, spec, post, record.period, now)
     raise WeekError(f"digest {record.key}: its post is no longer published")
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
+from feeds.model import Post
 from feeds.select import published
 from newsletter.digest import find_categories, previous_day, previous_week
 from newsletter.ledger import (
@@ -48,11 +49,6 @@ def newsletter_trigger(config: Config, spec: NewsletterSpec) -> CronTrigger:
     )
 
 
-def weekly_trigger(config: Config) -> CronTrigger:
-    """The first newsletter's schedule (the weekly digest of a site that has one)."""
-    return newsletter_trigger(config, scheduled(config)[0])
-
-
 def scheduled(config: Config) -> list[NewsletterSpec]:
     """The newsletters that go out on a schedule (daily and weekly ones)."""
     return [spec for spec in config.newsletters if spec.cadence in ("daily", "weekly")]
@@ -66,10 +62,6 @@ class Due:
     newsletter: str
     period: str
     at: datetime
-
-    @property
-    def week(self) -> str:  # a weekly newsletter's period
-        return self.period
 
     @property
     def key(self) -> str:
@@ -136,9 +128,11 @@ def send_due(
             again |= _run(config, due.period, spec.id, mode, now, due.at, stop, clock)
             if stop is not None and stop.is_set():
                 return again
-    for spec in config.newsletters:
-        if spec.cadence == "post":
-            again |= send_new_posts(config, spec, now, mode, stop, clock)
+    posting = [spec for spec in config.newsletters if spec.cadence == "post"]
+    if posting:  # the posts read once for all of them
+        posts = published(load_posts(config, open_cache(config)).posts, now)
+        for spec in posting:
+            again |= send_new_posts(config, spec, posts, now, mode, stop, clock)
             if stop is not None and stop.is_set():
                 return again
     if mode == "send":
@@ -154,18 +148,17 @@ def send_due(
 def send_new_posts(
     config: Config,
     spec: NewsletterSpec,
+    posts: Sequence[Post],
     now: datetime,
     mode: str,
     stop: threading.Event | None,
     clock: Callable[[], datetime],
 ) -> bool:
-    """A ``post`` newsletter: email each published post of its categories that it has
-    not emailed by any of the post's names and that is younger than its
+    """A ``post`` newsletter: email each of the published ``posts`` of its categories
+    that it has not emailed by any of the post's names and that is younger than its
     ``max_age_days``, one email a post; finish one begun and left (within the grace).
     True when one could not all go."""
     engine = open_store(config)
-    loaded = load_posts(config, open_cache(config))
-    posts = published(loaded.posts, now)
     fresh = fresh_posts(posts, spec, find_categories(posts, spec), now)
     again = False
     for post in fresh:
@@ -177,7 +170,7 @@ def send_new_posts(
             record = digest_by_id(engine, digest_id)
             if record.done or now - record.created_at > grace(config):
                 continue
-            period = record.key.removesuffix(f"-{spec.id}")
+            period = record.period
         else:
             period = "post-" + keys[0].split(":", 1)[1][:16]
         run = prepare_post(config, spec, post, period, now)

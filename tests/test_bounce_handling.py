@@ -78,6 +78,15 @@ def press_process(project: Path, *args: str, stdin: bytes = b"") -> Ran:
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
+def bounce_listener(project: Path, port: int) -> subprocess.Popen[str]:
+    """``press bounces receive`` on ``port``, as a mail server's destination."""
+    environment = {**os.environ, "PRESS_SECRET_KEY": KEY}
+    return subprocess.Popen(
+        [PRESS, "bounces", "receive", "--port", str(port)], cwd=project, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
 def status(config: Config, email: str) -> str:
     found = find_subscriber(open_store(config), email)
     assert found is not None
@@ -318,11 +327,7 @@ def test_bounces_received_over_smtp_are_handled_before_the_answer(
     config, paths = sent(project, database_url, "bounce_limit = 1\n")
     victim = "reader00000@example.com"
     port = free_port()
-    environment = {**os.environ, "PRESS_SECRET_KEY": KEY}
-    listener = subprocess.Popen(
-        [PRESS, "bounces", "receive", "--port", str(port)], cwd=project, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    listener = bounce_listener(project, port)
     try:
         deadline = time.monotonic() + 30
         while True:  # until it listens

@@ -58,7 +58,7 @@ def configure(project: Path, smtp_url: str, extra: str = "", database_url: str =
 def test_the_schedule_fires_every_week_at_its_local_time(project: Path) -> None:
     config = load_config(project / "press.toml")
     times = fired(config, datetime(2027, 3, 20, tzinfo=UTC), datetime(2027, 4, 6, tzinfo=UTC))
-    assert [(d.week, d.at.isoformat()) for d in times] == [
+    assert [(d.period, d.at.isoformat()) for d in times] == [
         ("2027-W11", "2027-03-22T07:00:00+00:00"),  # GMT
         ("2027-W12", "2027-03-29T07:00:00+01:00"),  # BST, after the clocks went forward
         ("2027-W13", "2027-04-05T07:00:00+01:00"),

@@ -16,7 +16,7 @@ import feedparser
 import pytest
 
 from press.config import ConfigError, load_config
-from press.ledger import weekly_trigger
+from press.ledger import newsletter_trigger
 from press.schedule import run
 from tests.conftest import LONDON
 from tests.smtp_server import SmtpHandler, SmtpServer, smtp_server
@@ -87,7 +87,8 @@ def post(
 def test_the_weekly_run_stays_at_seven_local_across_dst(
     project: Path, now: datetime, expected: datetime
 ) -> None:
-    trigger = weekly_trigger(load_config(project / "press.toml"))
+    config = load_config(project / "press.toml")
+    trigger = newsletter_trigger(config, config.newsletters[0])
     fire = trigger.get_next_fire_time(None, now)
     assert fire == expected
     assert (fire.hour, fire.minute) == (7, 0)
