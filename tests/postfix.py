@@ -133,6 +133,9 @@ def postfix_relay(port: int, routes: dict[str, str]) -> Iterator[Postfix]:
     try:
         wait_for(lambda: "daemon started" in relay.logged(), timeout=30)
         yield relay
+    except BaseException:
+        print(relay.logged())  # what Postfix did, beside the failure pytest shows
+        raise
     finally:
         pid = (root / "queue" / "pid" / "master.pid").read_text().strip()
         _postfix(conf, "stop")  # the master stops its daemons and leaves its pid file

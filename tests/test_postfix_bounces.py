@@ -9,10 +9,8 @@ queued until it answers, so a receiver that was down loses nothing."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import smtplib
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,9 +23,9 @@ from press.digest import prepare
 from press.mail import open_store
 from press.send import send_digest
 from tests.postfix import postfix_relay
-from tests.servers import CuttableProxy, free_port
+from tests.servers import CuttableProxy, free_ports
 from tests.smtp_server import SmtpHandler, smtp_server
-from tests.test_bounce_handling import PRESS, press, status
+from tests.test_bounce_handling import bounce_listener, press, status
 from tests.test_delivery import KEY, configure, send_w37, subscribe
 from tests.waiting import wait_for
 
@@ -40,12 +38,13 @@ LATE = "reader00002@example.com"  # delayed, then delivered
 def test_postfix_bounces_reach_press_and_the_next_digest_skips_the_dead_address(
     project: Path,
 ) -> None:
-    listening = free_port()
+    # Three ports, distinct: the bounces' (bound later, by the listener) must be no other.
+    listening, sink_port, relay_port = free_ports(3)
     destination = SmtpHandler(reject={HARD}, defer={LATE: 4})
     with (
-        smtp_server(destination) as sink,
+        smtp_server(destination, sink_port) as sink,
         postfix_relay(
-            free_port(),
+            relay_port,
             {"bounces@chinabystander.com": f"127.0.0.1:{listening}", "*": f"127.0.0.1:{sink.port}"},
         ) as relay,
     ):
@@ -61,17 +60,10 @@ def test_postfix_bounces_reach_press_and_the_next_digest_skips_the_dead_address(
         wait_for(lambda: relay.logged().count(waiting) >= 2, timeout=60)
         assert status(config, HARD) == "confirmed"
 
-        environment = {**os.environ, "PRESS_SECRET_KEY": KEY}
-        listener = subprocess.Popen(
-            [PRESS, "bounces", "receive", "--port", str(listening)], cwd=project,
-            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        listener = bounce_listener(project, listening)
         try:
             wait_for(lambda: status(config, HARD) == "bounced", timeout=60)
             wait_for(lambda: "delayed" in listener_log(project), timeout=60)
-        except AssertionError:
-            print(relay.logged())
-            raise
         finally:
             listener.send_signal(signal.SIGTERM)
             out, err = listener.communicate(timeout=30)
@@ -115,13 +107,13 @@ def test_while_the_database_is_away_the_listener_answers_451_and_postfix_tries_a
         finally:
             engine.dispose()
 
-    listening = free_port()
+    listening, sink_port, relay_port = free_ports(3)
     destination = SmtpHandler(reject={HARD})
     proxy = CuttableProxy(("127.0.0.1", 5432))
     with (
-        smtp_server(destination) as sink,
+        smtp_server(destination, sink_port) as sink,
         postfix_relay(
-            free_port(),
+            relay_port,
             {"bounces@chinabystander.com": f"127.0.0.1:{listening}", "*": f"127.0.0.1:{sink.port}"},
         ) as relay,
     ):
@@ -130,11 +122,7 @@ def test_while_the_database_is_away_the_listener_answers_451_and_postfix_tries_a
         # The listener reaches PostgreSQL through the proxy.
         toml = project / "press.toml"
         toml.write_text(toml.read_text().replace(":5432/", f":{proxy.port}/"))
-        environment = {**os.environ, "PRESS_SECRET_KEY": KEY}
-        listener = subprocess.Popen(
-            [PRESS, "bounces", "receive", "--port", str(listening)], cwd=project,
-            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        listener = bounce_listener(project, listening)
         try:
             wait_for(lambda: answers(listening), timeout=30)
             proxy.cut()
@@ -145,9 +133,6 @@ def test_while_the_database_is_away_the_listener_answers_451_and_postfix_tries_a
             proxy.restore()
             wait_for(lambda: status_now(HARD) == "bounced", timeout=60)
             wait_for(lambda: "status=sent" in relay.logged().split(refused)[-1], timeout=30)
-        except AssertionError:
-            print(relay.logged())
-            raise
         finally:
             listener.send_signal(signal.SIGTERM)
             out, err = listener.communicate(timeout=30)
