@@ -77,9 +77,14 @@ class Digest:
     period: str = ""  # its name in keys: the week (default), a day, a post's
 
     @property
+    def named(self) -> str:
+        """Its period as a person reads it: ``2022-W37``, ``2022-09-16``."""
+        return self.period or str(self.week)
+
+    @property
     def key(self) -> str:
         """The digest's name in files and ids: ``2022-W37-china-russia``."""
-        return f"{self.period or self.week}-{self.newsletter.id}"
+        return f"{self.named}-{self.newsletter.id}"
 
     @property
     def web_path(self) -> str:

@@ -202,6 +202,14 @@ class ReaderRuns:
         self.narrowed = narrowing(engine, spec.id) if spec.choose_categories else {}
         self.runs: dict[frozenset[str], DigestRun] = {}
 
+    def wants(self, subscriber_id: int) -> bool:
+        """Whether the reader has anything in this digest: not narrowed, or narrowed to a
+        category one of its posts is filed under (the audience the ledger freezes)."""
+        chosen = self.narrowed.get(subscriber_id)
+        return not chosen or any(
+            c.slug in chosen for post in self.run.digest.posts for c in post.categories
+        )
+
     def of(self, subscriber_id: int) -> DigestRun:
         chosen = self.narrowed.get(subscriber_id)
         if not chosen:
@@ -245,14 +253,22 @@ def outbox_name(run: DigestRun, email: str) -> str:
 
 
 def write_outbox(
-    run: DigestRun, folder: Path, signer: Signer, recipients: Sequence[tuple[str, int]]
+    run: DigestRun,
+    folder: Path,
+    signer: Signer,
+    recipients: Sequence[tuple[str, int]],
+    readers: ReaderRuns | None = None,
 ) -> list[Path]:
     """One ``.eml`` file per recipient (address, subscriber id), for a mail client or a
-    later send."""
+    later send: each as the reader chose it (``readers``: narrowed to their categories,
+    none for a reader with nothing in it), or the whole digest for everyone."""
     paths = []
     for email, subscriber_id in recipients:
+        if readers is not None and not readers.wants(subscriber_id):
+            continue
+        theirs = readers.of(subscriber_id) if readers is not None else run
         path = folder / outbox_name(run, email)
-        data = run.message_bytes(recipient_for(run.config, signer, email, subscriber_id))
+        data = theirs.message_bytes(recipient_for(run.config, signer, email, subscriber_id))
         write_atomic(path, data)
         paths.append(path)
     return paths

@@ -179,14 +179,13 @@ def send_new_posts(
             result = send_run(config, run, log.info, None, stop=stop, clock=clock)
             again |= result.state in ("left", "unavailable")
         else:
-            from press.digest import signer_from, write_outbox
-            from press.send import outbox_recipients
+            from press.digest import signer_from
+            from press.send import outbox_digest
 
-            emails = outbox_recipients(engine, spec.id)
             folder = config.folder("var") / "outbox"
-            write_outbox(run, folder, signer_from(config), emails)
+            written = outbox_digest(run, engine, folder, signer_from(config))
             remember_post(engine, spec.id, keys, now)
-            log.info("new post for %s: %d messages written to %s", spec.id, len(emails), folder)
+            log.info("new post for %s: %d messages written to %s", spec.id, len(written), folder)
         if stop is not None and stop.is_set():
             break
     return again

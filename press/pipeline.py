@@ -25,13 +25,12 @@ from press.digest import (
     DigestRun,
     prepare,
     signer_from,
-    write_outbox,
     write_preview,
     write_web_copy,
 )
 from press.faults import reached
 from press.mail import open_store
-from press.send import freeze_audience, outbox_recipients, queue_digest, send_digest, sending_setup
+from press.send import freeze_audience, outbox_digest, queue_digest, send_digest, sending_setup
 
 MODES = ("send", "queue", "outbox", "preview", "web")  # web: only the web copy
 # Exit statuses of a digest run that did not send everything: some messages were deferred
@@ -86,14 +85,14 @@ def run_digest(
     run, posts = prepare(config, week, newsletter, now)
     found = run.digest
     if not found.posts:
-        say(f"no {found.label} posts in {found.week}; nothing to send")
+        say(f"no {found.label} posts in {found.named}; nothing to send")
         for category in found.categories:
             why = unknown_category(posts, category.name)
             if why:
                 (warn or say)(f"{category.name}: {why}")
         return DigestResult(found.key, "empty")
     name, count = found.label, len(found.posts)
-    say(f"{name} digest {found.week} ({week_dates(found)}): {counted(count, 'post')}")
+    say(f"{name} digest {found.named} ({week_dates(found)}): {counted(count, 'post')}")
     say(f"subject: {run.rendered.subject}")
     result = DigestResult(found.key)
     if mode == "send":
@@ -112,11 +111,11 @@ def run_digest(
         if mode == "preview":
             result.paths += write_preview(run, folder, signer)
         else:
-            emails = outbox_recipients(open_store(config), found.newsletter.id)
-            if not emails:
+            written = outbox_digest(run, open_store(config), folder, signer)
+            if not written:
                 say(f"no confirmed subscribers of {found.label}; outbox empty")
-            result.paths += write_outbox(run, folder, signer, emails)
-            say(f"wrote {counted(len(emails), 'message')} to {folder}")
+            result.paths += written
+            say(f"wrote {counted(len(written), 'message')} to {folder}")
     web_copy = write_web_copy(run)
     result.paths += [web_copy] if web_copy else []
     return result

@@ -33,6 +33,7 @@ from press.digest import (
     newsletter_of,
     recipient_for,
     signer_from,
+    write_outbox,
 )
 from press.faults import reached
 from press.mail import dkim_key, smtp_connector
@@ -160,9 +161,13 @@ def freeze_audience(
     return digest_id
 
 
-def outbox_recipients(engine: Engine, newsletter: str) -> list[tuple[str, int]]:
-    """The confirmed subscribers of a newsletter (address, id), for ``--outbox``."""
-    return [(s.email, s.id) for s in list_subscribers(engine, "confirmed", newsletter)]
+def outbox_digest(run: DigestRun, engine: Engine, folder: Path, signer: Signer) -> list[Path]:
+    """Write the digest into ``folder`` for each confirmed subscriber of its newsletter,
+    as each chose it (``--outbox``, or ``press run`` with no SMTP server): the readers the
+    ledger would freeze, and no file for a reader with nothing in it."""
+    subscribers = list_subscribers(engine, "confirmed", run.digest.newsletter.id)
+    emails = [(s.email, s.id) for s in subscribers]
+    return write_outbox(run, folder, signer, emails, ReaderRuns(run, engine))
 
 
 def send_confirmation(

@@ -309,7 +309,7 @@ def test_the_cli_names_newsletters(project: Path) -> None:
     daily = run(project, "digest", "--newsletter", "china-russia-daily", "--day", "2022-09-16",
                 "--outbox", "box")  # fmt: skip
     assert daily.returncode == 0, daily.stderr
-    assert "China-Russia digest 2022-W37 (16 September 2022): 1 post" in daily.stdout
+    assert "China-Russia digest 2022-09-16 (16 September 2022): 1 post" in daily.stdout
     assert [p.name for p in (project / "box").iterdir()] == [
         "2022-09-16-china-russia-daily-a@example.com.eml"
     ]
@@ -318,6 +318,12 @@ def test_the_cli_names_newsletters(project: Path) -> None:
     weekly = run(project, "digest", "--newsletter", "asia-weekly", "--week", "2022-W21",
                  "--preview", "out")  # fmt: skip
     assert "China-Russia and China-U.S. digest 2022-W21" in weekly.stdout
+
+
+US_POST = (
+    "---\ntitle: Washington Watches\ndate: 2022-09-15T10:00:00+01:00\n"
+    "categories: [China-U.S.]\n---\n\nA post about the United States alone.\n"
+)
 
 
 NARROWABLE = TWO.replace('at = "mon 07:00"\n', 'at = "mon 07:00"\nchoose_categories = true\n', 1)
@@ -332,10 +338,7 @@ def test_readers_who_narrow_a_newsletter_get_only_their_categories(
     from press.mail import open_store
     from press.send import send_digest
 
-    (project / "posts" / "2022-09-15-us.md").write_text(
-        "---\ntitle: Washington Watches\ndate: 2022-09-15T10:00:00+01:00\n"
-        "categories: [China-U.S.]\n---\n\nA post about the United States alone.\n"
-    )
+    (project / "posts" / "2022-09-15-us.md").write_text(US_POST)
     write(project, NARROWABLE)
     with smtp_server() as server:
         config = configure(project, server.url, "", database_url)
@@ -409,6 +412,61 @@ def test_the_preferences_page_narrows_a_newsletter(project: Path) -> None:
     found = find_subscriber(engine, "a@example.com")
     assert found is not None
     assert found.choices == ("asia-weekly:china-us", "china-russia-daily")
+
+
+def test_the_subscribe_form_narrows_and_the_outbox_follows(project: Path) -> None:
+    """A reader who keeps China-U.S. alone on the subscribe form, confirmed by the link
+    written to the outbox: ``press digest --outbox`` writes them only that week's China-U.S.
+    post, and nothing in a week without one, while the others get the whole digest."""
+    import httpx
+
+    from newsletter.store import find_subscriber
+    from newsletter.subscribers import add
+    from press.mail import open_store
+    from press.pipeline import run_digest
+    from tests.test_web import csrf_of, link_in, serving
+    from tests.waiting import wait_for
+
+    (project / "posts" / "2022-09-15-us.md").write_text(US_POST)
+    config = load_config(write(project, NARROWABLE), {"PRESS_SECRET_KEY": KEY})
+    engine = open_store(config)
+    add(engine, "all@example.com", ["asia-weekly"], "test", NOW, confirmed=True)
+    with serving(config) as base, httpx.Client(base_url=base) as client:
+        form = client.get("/subscribe")
+        answer = client.post(
+            "/subscribe",
+            data={"email": "us@example.com", "newsletter": "asia-weekly",
+                  "categories-asia-weekly": "china-us", "csrf": csrf_of(form.text)},
+        )  # fmt: skip
+        assert answer.status_code == 200 and "Check your inbox" in answer.text
+        letter = config.folder("var") / "outbox" / "confirm-us@example.com.eml"
+        wait_for(letter.is_file)  # written after the answer
+        confirm = link_in(letter.read_bytes(), "confirm")
+        page = client.get(confirm)
+        assert client.post(confirm, data={"csrf": csrf_of(page.text)}).status_code == 200
+    found = find_subscriber(engine, "us@example.com")
+    assert found is not None and found.status == "confirmed"
+    assert found.choices == ("asia-weekly:china-us",)
+
+    def plain(path: Path) -> str:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    def outbox(week: str) -> dict[str, str]:
+        folder = project / "box" / week
+        run_digest(config, week, "outbox", NOW, say=lambda line: None,
+                   newsletter="asia-weekly", folder=folder)  # fmt: skip
+        return {p.name.split("-asia-weekly-")[1][:-4]: plain(p) for p in folder.iterdir()}
+
+    week37 = outbox("2022-W37")
+    assert sorted(week37) == ["all@example.com", "us@example.com"]
+    assert "Washington Watches" in week37["us@example.com"]
+    assert "China Is Becoming The Big Brother" not in week37["us@example.com"]
+    assert "1 post this week" in week37["us@example.com"]
+    assert "Washington Watches" in week37["all@example.com"]
+    assert "China Is Becoming The Big Brother" in week37["all@example.com"]
+    # 2022-W36 has China-Russia posts only: no file for who kept China-U.S. alone.
+    assert sorted(outbox("2022-W36")) == ["all@example.com"]
 
 
 def test_golden_subscribe_page_of_several_newsletters(project: Path, golden: Any) -> None:
