@@ -167,6 +167,31 @@ def compile_mjml(source: str) -> str:
     return html
 
 
+def own_lines(html: str) -> str:
+    """The paragraphs holding a recipient's own links each on a line of their own.
+
+    MJML writes a body as few long lines, and the footer's links share one with the last
+    post (6,000 characters of full text). Quoted-printable encodes line by line, so every
+    copy encoded that whole line again for its two links; on a short line of its own, the
+    rest is encoded once for all (``newsletter.splice``). A line break between block
+    paragraphs shows nothing.
+    """
+    at = min((i for i in map(html.find, PLACEHOLDERS.values()) if i >= 0), default=-1)
+    while at >= 0:
+        start = max(html.rfind("<p>", 0, at), html.rfind("<p ", 0, at))
+        end = html.find("</p>", at)
+        if start < 0 or end < 0 or html.rfind("</p>", 0, at) > start:
+            return html  # not inside a paragraph: left as it is
+        end += len("</p>")
+        before = "" if html[start - 1 : start] == "\n" else "\n"
+        after = "" if html[end : end + 1] == "\n" else "\n"
+        html = f"{html[:start]}{before}{html[start:end]}{after}{html[end:]}"
+        end += len(before) + len(after)
+        at = min((i for i in (html.find(p, end) for p in PLACEHOLDERS.values()) if i >= 0),
+                 default=-1)  # fmt: skip
+    return html
+
+
 def render_digest(
     env: Environment, site: Site, digest: Digest, settings: DigestSettings
 ) -> RenderedDigest:
@@ -177,7 +202,7 @@ def render_digest(
         digest=digest,
         subject=context["subject"],
         preheader=context["preheader"],
-        html=compile_mjml(mjml),
+        html=own_lines(compile_mjml(mjml)),
         text=env.get_template(f"{digest.newsletter.template}.txt.j2").render(**context, web=False),
     )
 

@@ -361,3 +361,30 @@ def test_spliced_copies_are_byte_identical_to_full_builds() -> None:
     for body in (splicer.html, splicer.text):
         personal = [piece for piece in body.pieces if isinstance(piece, tuple)]
         assert 1 <= len(personal) <= 3 and len(body.pieces) <= 2 * len(personal) + 1
+    # ...and those lines are short: the footer's links are not on the last post's line.
+    encoded = sum(len(piece[0]) for piece in splicer.html.pieces if isinstance(piece, tuple))
+    assert encoded < 400, encoded
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<div><p>a</p><p><a href="__PRESS_UNSUBSCRIBE_URL__">x</a></p><p>b</p></div>',
+         '<div><p>a</p>\n<p><a href="__PRESS_UNSUBSCRIBE_URL__">x</a></p>\n<p>b</p></div>'),
+        # two paragraphs of links, and one already on its own line
+        ('<p class="f"><a href="__PRESS_PREFERENCES_URL__">p</a></p><p>'
+         '<a href="__PRESS_UNSUBSCRIBE_URL__">u</a></p>\n',
+         '\n<p class="f"><a href="__PRESS_PREFERENCES_URL__">p</a></p>\n<p>'
+         '<a href="__PRESS_UNSUBSCRIBE_URL__">u</a></p>\n'),
+        # a link outside any paragraph is left where it is
+        ('<p>a</p><td><a href="__PRESS_UNSUBSCRIBE_URL__">x</a></td>',
+         '<p>a</p><td><a href="__PRESS_UNSUBSCRIBE_URL__">x</a></td>'),
+        ("<p>no links</p>", "<p>no links</p>"),
+    ],
+)  # fmt: skip
+def test_own_lines_puts_the_personal_paragraphs_on_lines_of_their_own(
+    html: str, expected: str
+) -> None:
+    from newsletter.render import own_lines
+
+    assert own_lines(html) == expected
