@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -145,6 +145,7 @@ def deliver(
     lock = threading.Lock()
     outage = _Outage(settings.outage_after)
     lost = threading.Event()  # this batch is no longer (all) ours: stop sending it
+    ending = threading.Event()  # a sending thread raised, or the run ends: send no more
 
     def halted() -> bool:
         return outage.tripped.is_set() or bool(stop and stop.is_set())
@@ -195,7 +196,7 @@ def deliver(
     def send_one(delivery: Delivery) -> tuple[Outcome, bool]:
         """Send one message and record the outcome, in the connection's own thread (so
         the main thread never holds a finished message up)."""
-        if lost.is_set() or halted():
+        if lost.is_set() or halted() or ending.is_set():
             return Outcome(delivery, "unsent", "", 0), False
         data, message_id = compose(delivery)
         verdict = marks().may_send(delivery.id, owner, clock())
@@ -255,8 +256,8 @@ def deliver(
             deferred = mark_deferred(db, delivery.id, owner, outcome.detail, outcome.tries, now)
             return deferred, False
 
-    def tally(future: Future[tuple[Outcome, bool]]) -> None:
-        outcome, bounced = future.result()  # an SmtpError or database error stops the run
+    def tally(result: tuple[Outcome, bool]) -> None:
+        outcome, bounced = result
         delivery = outcome.delivery
         if outcome.kind == "sent":
             report.sent += 1
@@ -274,42 +275,58 @@ def deliver(
             report.lost += 1
 
     limit = _RateLimit(settings.rate, ticks)
-    pending: set[Future[tuple[Outcome, bool]]] = set()
-    executor = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
+    pacing = threading.Lock()
+    # One long-lived thread per connection takes deliveries from ``work`` and sends each
+    # to the end (checked, sent, recorded) before it takes the next: at most
+    # ``connections`` in flight. A future a message on a thread pool, and waiting on the
+    # set of them, cost as much as the database's part.
+    work: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
+    results: queue.SimpleQueue[tuple[Outcome, bool] | BaseException] = queue.SimpleQueue()
 
-    def settle() -> None:
-        """Wait for at least one send to finish (sent and recorded)."""
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        pending.difference_update(done)
-        for future in done:
-            tally(future)
+    def sender() -> None:
+        while (delivery := work.get()) is not None:
+            try:
+                if not (lost.is_set() or halted()):
+                    with pacing:
+                        limit.wait()
+                results.put(send_one(delivery))
+            except BaseException as error:  # an SmtpError or database error stops the run
+                ending.set()
+                results.put(error)
 
-    def drain() -> None:
-        while pending:
-            settle()
-
+    threads = [
+        threading.Thread(target=sender, name=f"smtp-{n}", daemon=True)
+        for n in range(settings.connections)
+    ]
+    for thread in threads:
+        thread.start()
     try:
         while not halted():
-            # Settle what is in flight before asking for more: a worker waiting for the
-            # queue to empty must not wait on its own unrecorded messages.
-            drain()
+            # Everything handed out is settled (sent and recorded) before asking for
+            # more: a worker waiting for the queue to empty must not wait on its own
+            # unrecorded messages.
             lost.clear()
             batch = batches()
             if not batch:
                 break
             for delivery in batch:
-                if halted() or lost.is_set():
-                    break
-                while len(pending) >= settings.connections:
-                    settle()
-                limit.wait()
-                pending.add(executor.submit(send_one, delivery))
+                work.put(delivery)
+            error: BaseException | None = None
+            for _ in batch:
+                got = results.get()
+                if isinstance(got, BaseException):
+                    error = error or got
+                else:
+                    tally(got)
+            if error is not None:
+                raise error
             progress(report, total)
-        drain()
     finally:
-        for future in pending:
-            future.cancel()
-        executor.shutdown(wait=True)
+        ending.set()  # what is still on ``work`` (after an error) is not sent
+        for _ in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
         for opened_transport in opened:
             opened_transport.close()
         for connection in databases:
