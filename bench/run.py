@@ -122,7 +122,7 @@ def sending_project(
     work: Path, subscribers: int, port: int, connections: int, processes: int = 1
 ) -> Path:
     """The bundled site with a long week and ``subscribers`` confirmed subscribers."""
-    project = work / f"send-{subscribers}"
+    project = work / f"send-{subscribers}-{processes}"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
     shutil.copytree(ROOT / "posts", project / "posts")
@@ -138,11 +138,14 @@ def sending_project(
 
 
 def sending_bench(
-    counts: list[int], runs: int, work: Path, processes: int, connections: int = 4
+    counts: list[int], runs: int, work: Path, processes: list[int], connections: int = 4
 ) -> None:
+    """press sending a digest against ``smtp-source -d -s N`` (N = delivery.connections,
+    each connection kept open for many messages, as press keeps its own) into the same
+    smtp-sink, for each number of sending processes, runs alternating."""
     print(
         f"\n## Sending the 2022-W37 digest (full text), {connections} connections "
-        f"in {processes} process(es) (delivery.processes), smtp-sink\n"
+        f"(delivery.connections), smtp-sink; the reference: smtp-source -d -s {connections}\n"
     )
     port = free_port()
     sink = subprocess.Popen(
@@ -152,30 +155,36 @@ def sending_bench(
     time.sleep(0.5)
     env = {"PRESS_SECRET_KEY": "bench key, long enough to sign links with"}
     try:
-        row("messages", "size", "press", "press peak", "smtp-source", "press/smtp-source")
-        row(*["---"] * 6)
+        row("messages", "size", "processes", "press", "press peak", "smtp-source -d",
+            "press/smtp-source")  # fmt: skip
+        row(*["---"] * 7)
         for count in counts:
-            project = sending_project(work, count, port, connections, processes)
+            projects = {n: sending_project(work, count, port, connections, n) for n in processes}
+            project = projects[processes[0]]
             preview = project / "preview"
             run([PRESS, "digest", "--week", "2022-W37", "--preview", str(preview)], project, env)
             size = (preview / "digest.eml").stat().st_size
-            results = []
-            for _ in range(runs):
-                (project / "var" / "press.db").unlink(missing_ok=True)
-                shutil.rmtree(project / "var", ignore_errors=True)
-                run([PRESS, "subscribers", "import", "list.csv"], project)
-                results.append(run([PRESS, "digest", "--week", "2022-W37", "--send"], project, env))
-            press_seconds = statistics.median(r[0] for r in results)
-            peak = max(r[1] for r in results)
             source_command = [
-                "smtp-source", "-s", str(connections), "-m", str(count), "-l", str(size),
+                "smtp-source", "-d", "-s", str(connections), "-m", str(count), "-l", str(size),
                 "-f", "digest@example.com", "-t", "reader@example.com", f"127.0.0.1:{port}",
             ]  # fmt: skip
-            source = statistics.median(run(source_command, work)[0] for _ in range(runs))
-            row(
-                count, f"{size // 1024} KB", f"{count / press_seconds:.0f}/s", f"{peak} MB",
-                f"{count / source:.0f}/s", f"{source / press_seconds:.2f}",
-            )  # fmt: skip
+            results: dict[int, list[tuple[float, int]]] = {n: [] for n in processes}
+            source: list[float] = []
+            for _ in range(runs):  # side by side
+                source.append(run(source_command, work)[0])
+                for n, project in projects.items():
+                    shutil.rmtree(project / "var", ignore_errors=True)
+                    run([PRESS, "subscribers", "import", "list.csv"], project)
+                    command = [PRESS, "digest", "--week", "2022-W37", "--send"]
+                    results[n].append(run(command, project, env))
+            reference = statistics.median(source)
+            for n in processes:
+                press_seconds = statistics.median(r[0] for r in results[n])
+                row(
+                    count, f"{size // 1024} KB", n, f"{count / press_seconds:.0f}/s",
+                    f"{max(r[1] for r in results[n])} MB", f"{count / reference:.0f}/s",
+                    f"{reference / press_seconds:.2f}",
+                )  # fmt: skip
     finally:
         sink.terminate()
         sink.wait()
@@ -480,7 +489,7 @@ def main() -> None:
     parser.add_argument("--render", default="10000", help="subscribers to render for")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument(
-        "--processes", type=int, default=min(os.cpu_count() or 1, 4), help="delivery.processes"
+        "--processes", default="1,2", help="delivery.processes to send with, each measured"
     )
     parser.add_argument("--worker-messages", type=int, default=20_000)
     parser.add_argument("--bounces", type=int, default=10_000, help="messages to read back")
@@ -503,7 +512,8 @@ def main() -> None:
             render_bench([int(n) for n in options.render.split(",")], options.runs, work)
         if "send" not in options.skip:
             counts = [int(n) for n in options.subscribers.split(",")]
-            sending_bench(counts, options.runs, work, options.processes)
+            processes = [int(n) for n in options.processes.split(",")]
+            sending_bench(counts, options.runs, work, processes)
         if "workers" not in options.skip:
             counts = [int(n) for n in options.workers.split(",")]
             workers_bench(counts, options.worker_messages, work, options.postgres)
