@@ -193,12 +193,11 @@ def deliver(
                 why,
             )
 
-    def send_one(delivery: Delivery) -> tuple[Outcome, bool]:
-        """Send one message and record the outcome, in the connection's own thread (so
+    def send_one(delivery: Delivery, data: bytes, message_id: str) -> tuple[Outcome, bool]:
+        """Check, send and record one composed message, in the connection's own thread (so
         the main thread never holds a finished message up)."""
         if lost.is_set() or halted() or ending.is_set():
             return Outcome(delivery, "unsent", "", 0), False
-        data, message_id = compose(delivery)
         verdict = marks().may_send(delivery.id, owner, clock())
         if verdict == "left":
             skipped = Outcome(delivery, "skipped", "no longer subscribed", 0)
@@ -276,20 +275,21 @@ def deliver(
 
     limit = _RateLimit(settings.rate, ticks)
     pacing = threading.Lock()
-    # One long-lived thread per connection takes deliveries from ``work`` and sends each
-    # to the end (checked, sent, recorded) before it takes the next: at most
-    # ``connections`` in flight. A future a message on a thread pool, and waiting on the
-    # set of them, cost as much as the database's part.
-    work: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
+    # The main thread composes each message and puts it on ``work`` (a few ahead: it
+    # composes while the connections wait for the server). One long-lived thread per
+    # connection takes the next and sees it through (checked, sent, recorded) before it
+    # takes another: at most ``connections`` in flight. (A future a message on a thread
+    # pool, and waiting on the set of them, had cost as much as the database's part.)
+    work: queue.Queue[tuple[Delivery, bytes, str] | None] = queue.Queue(settings.connections)
     results: queue.SimpleQueue[tuple[Outcome, bool] | BaseException] = queue.SimpleQueue()
 
     def sender() -> None:
-        while (delivery := work.get()) is not None:
+        while (item := work.get()) is not None:
             try:
                 if not (lost.is_set() or halted()):
                     with pacing:
                         limit.wait()
-                results.put(send_one(delivery))
+                results.put(send_one(*item))
             except BaseException as error:  # an SmtpError or database error stops the run
                 ending.set()
                 results.put(error)
@@ -309,10 +309,14 @@ def deliver(
             batch = batches()
             if not batch:
                 break
+            handed = 0
             for delivery in batch:
-                work.put(delivery)
+                if halted() or lost.is_set() or ending.is_set():
+                    break
+                work.put((delivery, *compose(delivery)))
+                handed += 1
             error: BaseException | None = None
-            for _ in batch:
+            for _ in range(handed):
                 got = results.get()
                 if isinstance(got, BaseException):
                     error = error or got
