@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -80,7 +79,12 @@ def send_in_processes(
                 if now.sent + now.failed - shown >= config.delivery.batch:  # as one does
                     shown = now.sent + now.failed
                     progress(now, total)
-                time.sleep(poll)
+                # Waiting on a running process, not sleeping: the last one's end is
+                # seen at once (a sleep cost a quarter of a second a send, on average).
+                running = next((w for w in workers if w.poll() is None), None)
+                if running is not None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        running.wait(timeout=poll)
         finally:
             for worker in workers:
                 worker.wait()
