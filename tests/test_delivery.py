@@ -78,6 +78,39 @@ def test_migrations_from_an_empty_database(database_url: str) -> None:
     } <= tables
 
 
+def test_the_head_revision_is_alembics_and_an_older_database_still_migrates(
+    database_url: str,
+) -> None:
+    """``migrate`` skips Alembic for a database at the head, which it knows from the
+    migrations' file names: they must agree with Alembic's own reading, and a database
+    a revision behind must still be brought up."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from newsletter.store import MIGRATIONS, head_revision
+
+    alembic = AlembicConfig()
+    alembic.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(alembic)
+    assert head_revision() == script.get_current_head()
+    for revision in script.walk_revisions():
+        assert revision.path is not None
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")
+    engine = connect(database_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        alembic.attributes["connection"] = connection
+        command.downgrade(alembic, "-1")
+    migrate(engine)
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert version == head_revision() and "newsletter_posts" in tables
+
+
 @pytest.mark.slow
 def test_a_thousand_subscribers_get_one_message_each(
     project: Path, server: SmtpServer, database_url: str
