@@ -15,16 +15,16 @@ the rest queued: ``DeliveryReport.outage`` says why, and the caller tries again 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from feeds.text import escape_controls as shown
 from newsletter.deliveries import Delivery, mark_deferred, mark_failed, mark_left
@@ -114,6 +114,52 @@ class _Outage:
                     self.tripped.set()
 
 
+@dataclass
+class _Slot:
+    """One connection and the message it carries (none: free)."""
+
+    transport: Transport
+    delivery: Delivery | None = None
+    data: bytes = b""
+    message_id: str = ""
+    attempt: int = 0  # tries so far
+    due: float = 0.0  # ticks when the next try may begin
+    reply: str = ""
+    failure: Exception | None = None  # the last try's TemporaryFailure or PermanentFailure
+    broken: bool = False  # the last try met an error that stops the run
+
+    def load(self, delivery: Delivery, data: bytes, message_id: str) -> None:
+        self.delivery, self.data, self.message_id = delivery, data, message_id
+        self.attempt, self.due, self.reply, self.failure = 0, 0.0, "", None
+
+    def clear(self) -> None:
+        self.delivery, self.data, self.broken = None, b"", False
+
+    def begin(self, envelope_from: Callable[[Delivery], str]) -> None:
+        assert self.delivery is not None
+        self.transport.begin(envelope_from(self.delivery), self.delivery.email)
+
+    def transfer(self) -> None:
+        self.transport.transfer(self.data)
+
+    def end(self) -> None:
+        self.reply = self.transport.end()
+
+
+def _step(slot: _Slot, errors: list[BaseException], action: Callable[[], None]) -> None:
+    """One step of a slot's try, unless an earlier step of it failed: a refusal or a
+    lost connection is the slot's (tried again or recorded), anything else the run's."""
+    if slot.failure is not None or slot.broken:
+        return
+    try:
+        action()
+    except (TemporaryFailure, PermanentFailure) as failure:
+        slot.failure = failure
+    except Exception as error:
+        slot.broken = True
+        errors.append(error)
+
+
 def deliver(
     engine: Engine,
     batches: Batches,
@@ -139,53 +185,22 @@ def deliver(
     time of day (leases, records), ``ticks`` seconds for the rate limit.
     """
     report = DeliveryReport()
-    local = threading.local()
-    opened: list[Transport] = []
-    databases: list[Connection] = []
-    lock = threading.Lock()
     outage = _Outage(settings.outage_after)
-    lost = threading.Event()  # this batch is no longer (all) ours: stop sending it
-    ending = threading.Event()  # a sending thread raised, or the run ends: send no more
+    limit = _RateLimit(settings.rate, ticks)
+    slots = [_Slot(connect()) for _ in range(settings.connections)]
+    # Two database connections, kept for the send: autocommit for the two statements
+    # every message costs (the check, the sent mark: one round trip each), and one for
+    # the rarer outcomes.
+    autocommit = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    marks, database = Marks(autocommit), engine.connect()
+    state = {"lost": False}  # this batch is no longer (all) ours: stop sending it
 
     def halted() -> bool:
         return outage.tripped.is_set() or bool(stop and stop.is_set())
 
-    def transport() -> Transport:
-        if getattr(local, "transport", None) is None:
-            local.transport = connect()
-            with lock:
-                opened.append(local.transport)
-        found: Transport = local.transport
-        return found
-
-    def database() -> Connection:
-        """The thread's own database connection, kept for the send: a connection from the
-        pool for each outcome cost as much as the rest of recording it."""
-        if getattr(local, "database", None) is None:
-            local.database = engine.connect()
-            with lock:
-                databases.append(local.database)
-        found: Connection = local.database
-        return found
-
-    def marks() -> Marks:
-        """The thread's connection for the two statements of each message (the check
-        before the send, marking it sent), in autocommit: one round trip each."""
-        if getattr(local, "marks", None) is None:
-            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            with lock:
-                databases.append(connection)
-            local.marks = Marks(connection)
-        found: Marks = local.marks
-        return found
-
-    # SQLite has one writer at a time: the sending threads take turns here rather than in
-    # SQLite's busy handler, which sleeps.
-    writing = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-
     def lose(delivery: Delivery, why: str) -> None:
-        if not lost.is_set():
-            lost.set()
+        if not state["lost"]:
+            state["lost"] = True
             log.warning(
                 "%s lost its lease on delivery %d (%s): stopped sending that batch",
                 owner,
@@ -193,70 +208,24 @@ def deliver(
                 why,
             )
 
-    def send_one(delivery: Delivery, data: bytes, message_id: str) -> tuple[Outcome, bool]:
-        """Check, send and record one composed message, in the connection's own thread (so
-        the main thread never holds a finished message up)."""
-        if lost.is_set() or halted() or ending.is_set():
-            return Outcome(delivery, "unsent", "", 0), False
-        verdict = marks().may_send(delivery.id, owner, clock())
-        if verdict == "left":
-            skipped = Outcome(delivery, "skipped", "no longer subscribed", 0)
-            record(skipped)
-            return skipped, False
-        if verdict != "send":
-            why = "another sender holds it" if verdict == "lost" else "it is no longer queued"
-            lose(delivery, why)
-            return Outcome(delivery, "lost", verdict, 0), False
-        outcome = Outcome(delivery, "deferred", "", 0, message_id)
-        for attempt in range(1, settings.retries + 1):
-            try:
-                reply = transport().send(envelope_from(delivery), delivery.email, data)
-                outcome = Outcome(delivery, "sent", reply, attempt, message_id)
-                break
-            except PermanentFailure as error:
-                outcome = Outcome(delivery, "failed", str(error), attempt, message_id)
-                break
-            except TemporaryFailure as error:
-                outcome = Outcome(delivery, "deferred", str(error), attempt, message_id)
-                pause = settings.backoff * 2 ** (attempt - 1)
-                if attempt == settings.retries or outage.tripped.wait(pause) or halted():
-                    break
-        outage.note(outcome)
-        held, bounced = record(outcome)
-        if not held:
-            if outcome.kind == "sent":
-                log.warning(
-                    "%s sent to %s after losing the lease on delivery %d: another sender "
-                    "holds it, so this copy may be a second one",
-                    owner,
-                    shown(delivery.email),
-                    delivery.id,
-                )
-            lose(delivery, "taken over while it was being sent")
-            return Outcome(delivery, "lost", outcome.kind, outcome.tries), False
-        return outcome, bounced
-
     def record(outcome: Outcome) -> tuple[bool, bool]:
         """Write the outcome to the deliveries table, fenced by the lease: (held, bounced),
         held False when the lease was lost (nothing written)."""
         delivery, now = outcome.delivery, clock()
-        with writing:
-            if outcome.kind == "sent":
-                detail, message_id = outcome.detail, outcome.message_id
-                return marks().sent(delivery.id, owner, detail, message_id, now), False
-            db = database()
-            if outcome.kind == "skipped":
-                return mark_left(db, delivery.id, owner, now), False
-            if outcome.kind == "failed":
-                return mark_failed(
-                    db, delivery.id, owner, outcome.detail, outcome.tries,
-                    settings.bounce_limit, now,
-                )  # fmt: skip
-            deferred = mark_deferred(db, delivery.id, owner, outcome.detail, outcome.tries, now)
-            return deferred, False
+        if outcome.kind == "sent":
+            detail, message_id = outcome.detail, outcome.message_id
+            return marks.sent(delivery.id, owner, detail, message_id, now), False
+        if outcome.kind == "skipped":
+            return mark_left(database, delivery.id, owner, now), False
+        if outcome.kind == "failed":
+            return mark_failed(
+                database, delivery.id, owner, outcome.detail, outcome.tries,
+                settings.bounce_limit, now,
+            )  # fmt: skip
+        deferred = mark_deferred(database, delivery.id, owner, outcome.detail, outcome.tries, now)
+        return deferred, False
 
-    def tally(result: tuple[Outcome, bool]) -> None:
-        outcome, bounced = result
+    def tally(outcome: Outcome, bounced: bool = False) -> None:
         delivery = outcome.delivery
         if outcome.kind == "sent":
             report.sent += 1
@@ -273,68 +242,137 @@ def deliver(
         elif outcome.kind == "lost":
             report.lost += 1
 
-    limit = _RateLimit(settings.rate, ticks)
-    pacing = threading.Lock()
-    # The main thread composes each message and puts it on ``work`` (a few ahead: it
-    # composes while the connections wait for the server). One long-lived thread per
-    # connection takes the next and sees it through (checked, sent, recorded) before it
-    # takes another: at most ``connections`` in flight. (A future a message on a thread
-    # pool, and waiting on the set of them, had cost as much as the database's part.)
-    work: queue.Queue[tuple[Delivery, bytes, str] | None] = queue.Queue(settings.connections)
-    results: queue.SimpleQueue[tuple[Outcome, bool] | BaseException] = queue.SimpleQueue()
+    def finish(slot: _Slot, outcome: Outcome) -> None:
+        """Record a message's last outcome (fenced by the lease) and free its slot."""
+        outage.note(outcome)
+        held, bounced = record(outcome)
+        slot.clear()
+        if held:
+            tally(outcome, bounced)
+            return
+        delivery = outcome.delivery
+        if outcome.kind == "sent":
+            log.warning(
+                "%s sent to %s after losing the lease on delivery %d: another sender "
+                "holds it, so this copy may be a second one",
+                owner,
+                shown(delivery.email),
+                delivery.id,
+            )
+        lose(delivery, "taken over while it was being sent")
+        tally(Outcome(delivery, "lost", outcome.kind, outcome.tries))
 
-    def sender() -> None:
-        while (item := work.get()) is not None:
-            try:
-                if not (lost.is_set() or halted()):
-                    with pacing:
-                        limit.wait()
-                results.put(send_one(*item))
-            except BaseException as error:  # an SmtpError or database error stops the run
-                ending.set()
-                results.put(error)
+    def cleared(slot: _Slot) -> bool:
+        """Just before a message's first try, its row is read again: True when it may
+        go; else it is recorded as skipped (the subscriber left) or the batch is lost."""
+        delivery = slot.delivery
+        assert delivery is not None
+        verdict = marks.may_send(delivery.id, owner, clock())
+        if verdict == "send":
+            return True
+        slot.clear()
+        if verdict == "left":
+            skipped = Outcome(delivery, "skipped", "no longer subscribed", 0)
+            record(skipped)
+            tally(skipped)
+        else:
+            why = "another sender holds it" if verdict == "lost" else "it is no longer queued"
+            lose(delivery, why)
+            tally(Outcome(delivery, "lost", verdict, 0))
+        return False
 
-    threads = [
-        threading.Thread(target=sender, name=f"smtp-{n}", daemon=True)
-        for n in range(settings.connections)
-    ]
-    for thread in threads:
-        thread.start()
+    def settle(slot: _Slot) -> None:
+        """After a try: record what it came to, or keep the message for another try."""
+        delivery, failure = slot.delivery, slot.failure
+        assert delivery is not None
+        tries, message_id = slot.attempt, slot.message_id
+        if failure is None:
+            finish(slot, Outcome(delivery, "sent", slot.reply, tries, message_id))
+        elif isinstance(failure, PermanentFailure):
+            finish(slot, Outcome(delivery, "failed", str(failure), tries, message_id))
+        elif tries < settings.retries and not halted():
+            slot.due = ticks() + settings.backoff * 2 ** (tries - 1)
+            slot.failure = None
+        else:
+            finish(slot, Outcome(delivery, "deferred", str(failure), tries, message_id))
+
+    def send_batch(batch: list[Delivery]) -> None:
+        """Send a batch with every connection busy, from this one thread, in rounds: each
+        connection's next try begins (envelope), then each sends its message, then each
+        reads the answer, and every answer is recorded before any connection takes
+        another message. So at most ``connections`` messages are in flight, and each is
+        marked before the next goes on its connection. (A thread a connection had spent
+        more on handing Python's lock between them than on the messages.)"""
+        pending = deque(batch)
+        composed: deque[tuple[Delivery, bytes, str]] = deque()  # made while the server works
+        errors: list[BaseException] = []
+
+        def compose_next(count: int) -> None:
+            while len(composed) < count and pending and not (halted() or state["lost"]):
+                delivery = pending.popleft()
+                composed.append((delivery, *compose(delivery)))
+
+        while True:
+            compose_next(sum(slot.delivery is None for slot in slots))
+            for slot in slots:  # the next message of every free connection
+                if slot.delivery is None and composed and not (halted() or state["lost"]):
+                    slot.load(*composed.popleft())
+            busy = [slot for slot in slots if slot.delivery is not None]
+            if not busy:
+                return
+            if halted() or state["lost"]:  # nothing new goes; a try waiting ends here
+                for slot in busy:
+                    if slot.attempt == 0:
+                        slot.clear()  # never tried: stays queued
+                    elif slot.due > ticks() or halted():
+                        slot.failure = slot.failure or TemporaryFailure("stopped")
+                        slot.attempt = max(slot.attempt, settings.retries)
+                        settle(slot)
+                busy = [slot for slot in slots if slot.delivery is not None]
+                if not busy:
+                    return
+            now = ticks()
+            ready = [slot for slot in busy if slot.due <= now]
+            if not ready:
+                outage.tripped.wait(min(slot.due for slot in busy) - now)
+                continue
+            started = []
+            for slot in ready:
+                if slot.attempt == 0 and not cleared(slot):
+                    continue
+                slot.attempt += 1
+                limit.wait()
+                started.append(slot)
+                _step(slot, errors, partial(slot.begin, envelope_from))
+            for slot in started:
+                _step(slot, errors, slot.transfer)
+            compose_next(len(started))  # while the server takes the messages in
+            for slot in started:
+                _step(slot, errors, slot.end)
+            for slot in started:
+                if slot.broken:
+                    slot.clear()  # its outcome is unknown: the row stays leased
+                else:
+                    settle(slot)
+            if errors:
+                raise errors[0]  # an SmtpError or database error stops the run
+
     try:
         while not halted():
             # Everything handed out is settled (sent and recorded) before asking for
             # more: a worker waiting for the queue to empty must not wait on its own
             # unrecorded messages.
-            lost.clear()
+            state["lost"] = False
             batch = batches()
             if not batch:
                 break
-            handed = 0
-            for delivery in batch:
-                if halted() or lost.is_set() or ending.is_set():
-                    break
-                work.put((delivery, *compose(delivery)))
-                handed += 1
-            error: BaseException | None = None
-            for _ in range(handed):
-                got = results.get()
-                if isinstance(got, BaseException):
-                    error = error or got
-                else:
-                    tally(got)
-            if error is not None:
-                raise error
+            send_batch(batch)
             progress(report, total)
     finally:
-        ending.set()  # what is still on ``work`` (after an error) is not sent
-        for _ in threads:
-            work.put(None)
-        for thread in threads:
-            thread.join()
-        for opened_transport in opened:
-            opened_transport.close()
-        for connection in databases:
-            connection.close()
+        for slot in slots:
+            slot.transport.close()
+        autocommit.close()
+        database.close()
     if outage.tripped.is_set():
         report.outage = outage.reason
     progress(report, total)

@@ -34,11 +34,19 @@ class PermanentFailure(Exception):
 
 
 class Transport(Protocol):
-    """What the sender needs of a mail server connection."""
+    """What the sender needs of a mail server connection: ``send``, or its three steps
+    ``begin``, ``transfer`` and ``end`` (the same, so that one thread can keep several
+    connections busy)."""
 
     def open(self) -> None: ...
 
     def send(self, sender: str, recipient: str, data: bytes) -> str: ...
+
+    def begin(self, sender: str, recipient: str) -> None: ...
+
+    def transfer(self, data: bytes) -> None: ...
+
+    def end(self) -> str: ...
 
     def close(self) -> None: ...
 
@@ -101,6 +109,7 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
+        self._replies: list[tuple[int, bytes]] | None = None  # begin()'s, when not pipelined
 
     def open(self) -> None:
         s = self.settings
@@ -135,6 +144,17 @@ class SmtpTransport:
         Where the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one
         write and their replies are read together.
         """
+        self.begin(sender, recipient)
+        self.transfer(data)
+        return self.end()
+
+    # The three steps of ``send``, for a sender that keeps several connections busy
+    # from one thread: each step writes, and reads only what the previous step's write
+    # has had a round trip to answer.
+
+    def begin(self, sender: str, recipient: str) -> None:
+        """Open the connection if need be and send the envelope (MAIL, RCPT, DATA: in
+        one write where the server pipelines, else one by one with their replies)."""
         if self._smtp is None:
             try:
                 self.open()
@@ -142,10 +162,22 @@ class SmtpTransport:
                 raise TemporaryFailure(str(error)) from None
         smtp = self._smtp
         assert smtp is not None
+        self._replies = None
         try:
-            (mail, mail_reply), (rcpt, rcpt_reply), (data_code, data_reply) = self._envelope(
-                smtp, sender, recipient
-            )
+            self._replies = self._envelope(smtp, sender, recipient, read=False)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise TemporaryFailure(f"connection lost: {error}") from None
+
+    def transfer(self, data: bytes) -> None:
+        """Read the envelope's replies and, when the server is ready for it, send the
+        message."""
+        smtp = self._smtp
+        if smtp is None:
+            raise TemporaryFailure("connection lost before the message")
+        try:
+            replies = self._replies or [smtp.getreply() for _ in range(3)]
+            (mail, mail_reply), (rcpt, rcpt_reply), (data_code, data_reply) = replies
             if data_code == 354 and (mail != 250 or rcpt not in (250, 251)):
                 smtp.send(b".\r\n")  # a server that took DATA anyway: end it empty
                 smtp.getreply()
@@ -165,20 +197,33 @@ class SmtpTransport:
                 failure = PermanentFailure if data_code >= 500 else TemporaryFailure
                 raise failure(f"{data_code} {_text(data_reply)}")
             smtp.send(data_lines(data))
-            code, reply = smtp.getreply()
-            if code != 250:
-                failure = PermanentFailure if code >= 500 else TemporaryFailure
-                raise failure(f"{code} {_text(reply)}")
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._drop()
             raise TemporaryFailure(f"connection lost: {error}") from None
+
+    def end(self) -> str:
+        """The server's answer to the message: its acceptance, or why not."""
+        smtp = self._smtp
+        if smtp is None:
+            raise TemporaryFailure("connection lost before the reply")
+        try:
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise TemporaryFailure(f"connection lost: {error}") from None
+        if code != 250:
+            failure = PermanentFailure if code >= 500 else TemporaryFailure
+            raise failure(f"{code} {_text(reply)}")
         return f"{code} {_text(reply)}"
 
     @staticmethod
-    def _envelope(smtp: smtplib.SMTP, sender: str, recipient: str) -> list[tuple[int, bytes]]:
+    def _envelope(
+        smtp: smtplib.SMTP, sender: str, recipient: str, read: bool = True
+    ) -> list[tuple[int, bytes]] | None:
         """MAIL, RCPT and DATA, each with its reply; a command after a refusal is not
-        sent (its reply is a 503) unless they all went at once. An address beyond ASCII
-        needs the server's SMTPUTF8 (RFC 6531)."""
+        sent (its reply is a 503) unless they all went at once. Pipelined and ``read``
+        false, the replies are left to read (None). An address beyond ASCII needs the
+        server's SMTPUTF8 (RFC 6531)."""
         if any(c in sender + recipient for c in "\r\n<>"):  # never a second command
             raise PermanentFailure(f"not an address for SMTP: {recipient!r}")
         commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
@@ -190,7 +235,7 @@ class SmtpTransport:
         smtp.command_encoding = "utf-8" if international else "ascii"
         if smtp.has_extn("pipelining"):
             smtp.send("".join(command + "\r\n" for command in commands))
-            return [smtp.getreply() for _ in commands]
+            return [smtp.getreply() for _ in commands] if read else None
         replies: list[tuple[int, bytes]] = []
         for command in commands:
             if replies and replies[-1][0] not in (250, 251):
