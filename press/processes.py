@@ -1,10 +1,10 @@
 """Sending one digest from several processes on this machine (``delivery.processes``).
 
-Each process is a ``press deliver --until-empty`` with its share of
-``delivery.connections``: the same claims, leases and heartbeats as workers on other
-machines, so a subscriber still gets one copy, and at most ``delivery.connections``
-messages are in flight across them. One process is bound to one core by Python; more
-processes use more of them.
+This process sends its share of ``delivery.connections`` itself (it has the digest
+rendered already), and each other is a ``press deliver --until-empty`` with its share:
+the same claims, leases and heartbeats as workers on other machines, so a subscriber
+still gets one copy, and at most ``delivery.connections`` messages are in flight across
+them. One process is bound to one core by Python; more processes use more of them.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def send_in_processes(
     progress: Callable[[DeliveryReport, int], None],
     stop: threading.Event | None,
     clock: Callable[[], datetime],
+    here: Callable[[int, Callable[[DeliveryReport, int], None]], DeliveryReport],
     poll: float = 0.5,
 ) -> DeliveryReport:
-    """Send a queued digest with ``processes`` worker processes; report from the table."""
+    """Send a queued digest from ``processes`` processes: this one, which has the digest
+    rendered already and sends its share with ``here(connections, progress)``, and
+    ``processes - 1`` workers it starts; report from the table."""
     start, before = clock(), delivery_counts(engine, digest_id)
     total = before["queued"]
     command = [sys.executable, "-m", "press", "--config", str(config.path)]
@@ -61,16 +64,23 @@ def send_in_processes(
             left=now["queued"],
         )
 
+    mine, *theirs = shares(config.delivery.connections, processes)
     with contextlib.ExitStack() as stack:
-        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(processes)]
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in theirs]
         workers = [
             subprocess.Popen(
                 [*command, str(n)], stdout=subprocess.DEVNULL, stderr=log, env=environment
             )
-            for n, log in zip(shares(config.delivery.connections, processes), logs, strict=True)
+            for n, log in zip(theirs, logs, strict=True)
         ]
         shown = 0
         try:
+            try:
+                own = here(mine, lambda _, __: progress(report(), total))
+            except BaseException:
+                for worker in workers:
+                    worker.terminate()  # SIGTERM: each finishes what is in flight
+                raise
             while any(worker.poll() is None for worker in workers):
                 if stop is not None and stop.is_set():
                     for worker in workers:
@@ -99,7 +109,7 @@ def send_in_processes(
                     raise ProcessFailed(f"a sending process failed: {why}")
                 outage = why.removeprefix("Error: ")  # the SMTP server takes no mail
     final = report()
-    final.outage = outage
+    final.outage = outage or own.outage
     final.failures, final.bounced = failures_since(engine, digest_id, start)
     if final.left == 0:
         finish_digest(engine, digest_id, clock())

@@ -121,20 +121,26 @@ def send_digest(
             recipient_for(config, signer, delivery.email, delivery.subscriber_id), key
         )
 
+    def send_here(connections: int, shown: Callable[[DeliveryReport, int], None]) -> DeliveryReport:
+        owner = new_owner()
+        lease = timedelta(seconds=config.delivery.lease_seconds)
+        batches = claimer(engine, owner, settings.batch, lease, clock, digest_id, once_each=True)
+        with heartbeat(engine, owner, lease, clock):
+            return deliver(
+                engine, batches, compose, connector, verp, owner,
+                settings._replace(connections=connections), clock, shown, stop,
+                total=queued, ticks=ticks,
+            )  # fmt: skip
+
     processes = config.delivery.processes
     if processes > 1:
         try:
-            return send_in_processes(config, engine, digest_id, processes, progress, stop, clock)
+            return send_in_processes(
+                config, engine, digest_id, processes, progress, stop, clock, send_here
+            )
         except ProcessFailed as error:
             raise SendRefused(str(error)) from None
-    owner = new_owner()
-    lease = timedelta(seconds=config.delivery.lease_seconds)
-    batches = claimer(engine, owner, settings.batch, lease, clock, digest_id, once_each=True)
-    with heartbeat(engine, owner, lease, clock):
-        report = deliver(
-            engine, batches, compose, connector, verp, owner, settings, clock, progress,
-            stop, total=queued, ticks=ticks,
-        )  # fmt: skip
+    report = send_here(settings.connections, progress)
     report.left = delivery_counts(engine, digest_id)["queued"]
     if report.left == 0:
         finish_digest(engine, digest_id, clock())
