@@ -1,10 +1,11 @@
-"""The sender: works through leased deliveries with a pool of SMTP connections.
+"""The sender: works through leased deliveries, keeping several SMTP connections busy
+from one thread.
 
 The deliveries table is the source of truth. Just before a message is handed to the
 server, its row is read again: a subscriber who has left is skipped, and a row whose
 lease this sender no longer holds is not sent. A row is marked sent only after the
-server's 250 reply, at once, by the thread that sent it, one row per message, and only
-while the lease is still held. At most ``connections`` messages are ever in flight
+server's 250 reply, one row per message, before its connection takes another message,
+and only while the lease is still held. At most ``connections`` messages are ever in flight
 (checked and handed to a connection, not yet recorded), which bounds both what a crash
 can send twice and what an unsubscribe arriving meanwhile can still receive.
 
@@ -98,20 +99,18 @@ class _Outage:
     def __init__(self, limit: int) -> None:
         self.limit, self.row, self.reason = limit, 0, ""
         self.tripped = threading.Event()
-        self.lock = threading.Lock()
 
     def note(self, outcome: Outcome) -> None:
-        with self.lock:
-            if outcome.kind in ("sent", "failed"):  # the server answers for itself
-                self.row = 0
-            elif outcome.kind == "deferred":
-                self.row += 1
-                if self.row >= self.limit and not self.tripped.is_set():
-                    self.reason = (
-                        f"{self.row} messages in a row could not be handed over; "
-                        f"the last: {outcome.detail}"
-                    )
-                    self.tripped.set()
+        if outcome.kind in ("sent", "failed"):  # the server answers for itself
+            self.row = 0
+        elif outcome.kind == "deferred":
+            self.row += 1
+            if self.row >= self.limit and not self.tripped.is_set():
+                self.reason = (
+                    f"{self.row} messages in a row could not be handed over; "
+                    f"the last: {outcome.detail}"
+                )
+                self.tripped.set()
 
 
 @dataclass
@@ -179,10 +178,11 @@ def deliver(
     hands out none.
 
     ``compose`` makes one delivery's message bytes and Message-ID; ``connect`` makes one
-    SMTP connection for each sending thread; ``envelope_from`` is a delivery's envelope
-    sender (``MAIL FROM``: its own, with VERP, ``newsletter.verp``). Setting ``stop``
-    lets the messages in flight finish and leaves the rest queued. ``clock`` gives the
-    time of day (leases, records), ``ticks`` seconds for the rate limit.
+    SMTP connection (``settings.connections`` of them); ``envelope_from`` is a
+    delivery's envelope sender (``MAIL FROM``: its own, with VERP, ``newsletter.verp``).
+    Setting ``stop`` (from another thread, or a signal handler) lets the messages in
+    flight finish and leaves the rest queued. ``clock`` gives the time of day (leases,
+    records), ``ticks`` seconds for the rate limit and the pauses between tries.
     """
     report = DeliveryReport()
     outage = _Outage(settings.outage_after)
