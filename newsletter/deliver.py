@@ -124,12 +124,13 @@ class _Slot:
     attempt: int = 0  # tries so far
     due: float = 0.0  # ticks when the next try may begin
     reply: str = ""
-    failure: Exception | None = None  # the last try's TemporaryFailure or PermanentFailure
+    failure: Exception | None = None  # this try's TemporaryFailure or PermanentFailure
+    last: str = ""  # why the last try failed, while the next waits
     broken: bool = False  # the last try met an error that stops the run
 
     def load(self, delivery: Delivery, data: bytes, message_id: str) -> None:
         self.delivery, self.data, self.message_id = delivery, data, message_id
-        self.attempt, self.due, self.reply, self.failure = 0, 0.0, "", None
+        self.attempt, self.due, self.reply, self.failure, self.last = 0, 0.0, "", None, ""
 
     def clear(self) -> None:
         self.delivery, self.data, self.broken = None, b"", False
@@ -292,7 +293,7 @@ def deliver(
             finish(slot, Outcome(delivery, "failed", str(failure), tries, message_id))
         elif tries < settings.retries and not halted():
             slot.due = ticks() + settings.backoff * 2 ** (tries - 1)
-            slot.failure = None
+            slot.last, slot.failure = str(failure), None
         else:
             finish(slot, Outcome(delivery, "deferred", str(failure), tries, message_id))
 
@@ -308,12 +309,21 @@ def deliver(
         errors: list[BaseException] = []
 
         def compose_next(count: int) -> None:
+            """Compose up to ``count`` messages ahead. An error waits in ``errors`` until
+            the messages in flight are recorded."""
             while len(composed) < count and pending and not (halted() or state["lost"]):
+                if errors:
+                    return
                 delivery = pending.popleft()
-                composed.append((delivery, *compose(delivery)))
+                try:
+                    composed.append((delivery, *compose(delivery)))
+                except Exception as error:
+                    errors.append(error)
 
         while True:
             compose_next(sum(slot.delivery is None for slot in slots))
+            if errors:
+                raise errors[0]  # nothing in flight now
             for slot in slots:  # the next message of every free connection
                 if slot.delivery is None and composed and not (halted() or state["lost"]):
                     slot.load(*composed.popleft())
@@ -324,10 +334,10 @@ def deliver(
                 for slot in busy:
                     if slot.attempt == 0:
                         slot.clear()  # never tried: stays queued
-                    elif slot.due > ticks() or halted():
-                        slot.failure = slot.failure or TemporaryFailure("stopped")
-                        slot.attempt = max(slot.attempt, settings.retries)
-                        settle(slot)
+                    elif slot.due > ticks() or halted():  # its last try's failure stands
+                        assert slot.delivery is not None
+                        detail = slot.last or "stopped"
+                        finish(slot, Outcome(slot.delivery, "deferred", detail, slot.attempt))
                 busy = [slot for slot in slots if slot.delivery is not None]
                 if not busy:
                     return

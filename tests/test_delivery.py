@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -446,3 +447,39 @@ def test_more_processes_than_connections_is_refused(project: Path, server: SmtpS
     assert server.handler.received == []
     with open_store(config).connect() as connection:  # refused before anything was queued
         assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 0
+
+
+def test_a_message_that_cannot_be_composed_stops_the_run_and_loses_nothing(
+    project: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next messages are composed while the last ones are on the wire: an error
+    there waits until those are answered and recorded, then stops the run; the rest stay
+    queued and the next run sends each of them once."""
+    from press.digest import DigestRun
+
+    config = configure(project, server.url)
+    emails = subscribe(config, 12)
+    real = DigestRun.compose
+
+    def broken(self: DigestRun, recipient: Any, dkim: Any = None) -> tuple[bytes, str]:
+        if recipient.email == emails[6]:
+            raise RuntimeError("a template error")
+        return real(self, recipient, dkim)
+
+    monkeypatch.setattr(DigestRun, "compose", broken)
+    with pytest.raises(RuntimeError, match="a template error"):
+        send_w37(config)
+    first = server.handler.per_recipient()
+    engine = open_store(config)
+    with engine.connect() as connection:
+        sent = set(
+            connection.execute(
+                select(deliveries.c.email).where(deliveries.c.status == "sent")
+            ).scalars()
+        )
+    assert sent == set(first) and emails[6] not in sent  # every message on the wire recorded
+    assert 4 <= len(sent) < 12
+    monkeypatch.setattr(DigestRun, "compose", real)
+    send_w37(config)
+    counts = server.handler.per_recipient()
+    assert sorted(counts) == emails and set(counts.values()) == {1}
