@@ -243,10 +243,11 @@ def deliver(
         elif outcome.kind == "lost":
             report.lost += 1
 
-    def finish(slot: _Slot, outcome: Outcome) -> None:
-        """Record a message's last outcome (fenced by the lease) and free its slot."""
+    def finish(slot: _Slot, outcome: Outcome, recorded: tuple[bool, bool] | None = None) -> None:
+        """Record a message's last outcome (fenced by the lease; ``recorded``: it was,
+        with the others of its round) and free its slot."""
         outage.note(outcome)
-        held, bounced = record(outcome)
+        held, bounced = recorded or record(outcome)
         slot.clear()
         if held:
             tally(outcome, bounced)
@@ -359,9 +360,24 @@ def deliver(
             compose_next(len(started))  # while the server takes the messages in
             for slot in started:
                 _step(slot, errors, slot.end)
+            # The round's sent marks in one commit, on the disk before any connection
+            # takes another message.
+            accepted = [s for s in started if not s.broken and s.failure is None]
+            held = marks.sent_all(
+                [(s.delivery.id, s.reply, s.message_id) for s in accepted if s.delivery],
+                owner,
+                clock(),
+            )
+            marked = dict(zip(map(id, accepted), held, strict=True))
             for slot in started:
                 if slot.broken:
                     slot.clear()  # its outcome is unknown: the row stays leased
+                elif id(slot) in marked:
+                    assert slot.delivery is not None
+                    outcome = Outcome(
+                        slot.delivery, "sent", slot.reply, slot.attempt, slot.message_id
+                    )
+                    finish(slot, outcome, (marked[id(slot)], False))
                 else:
                     settle(slot)
             if errors:

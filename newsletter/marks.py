@@ -1,5 +1,7 @@
 """The two statements every message costs: the check just before it is handed to the SMTP
-server, and marking it sent after the server's 250.
+server, and marking it sent after the server's 250 (the marks of one round of the
+connections in one commit, flushed to the disk before any of them takes another
+message: on SQLite this connection commits with ``synchronous = FULL``).
 
 Both are single statements, run in autocommit on the sending thread's own connection,
 as SQL text through the driver's cursor: SQLAlchemy's execution machinery cost as much per
@@ -10,6 +12,8 @@ statement as the database's own work. Both are fenced by the lease (see
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +41,8 @@ class Marks:
         self.sent_sql = _SENT.format(p=placeholder)
         raw: Any = connection.connection.dbapi_connection
         self.cursor = raw.cursor()
+        if self.sqlite:  # a commit of this connection is on the disk when it returns
+            self.cursor.execute("PRAGMA synchronous=FULL")
 
     def _time(self, when: datetime) -> Any:
         """A time as the schema stores it: naive UTC text on SQLite (SQLAlchemy's own
@@ -70,6 +76,28 @@ class Marks:
     ) -> bool:
         """Record the server's acceptance; False when the lease was lost (nothing is
         written: the row is another sender's now)."""
+        return self.sent_all([(delivery_id, reply, message_id)], owner, now)[0]
+
+    def sent_all(
+        self, accepted: Sequence[tuple[int, str, str]], owner: str, now: datetime
+    ) -> list[bool]:
+        """Record the server's acceptance of several messages (delivery id, reply,
+        Message-ID) in one durable commit: one flush to the disk for a round of the
+        connections, not one a message. For each, False when the lease was lost."""
         when = self._time(now)
-        self.cursor.execute(self.sent_sql, (reply, message_id, when, when, delivery_id, owner))
-        return bool(self.cursor.rowcount)
+        if len(accepted) > 1:
+            self.cursor.execute("BEGIN")
+        held = []
+        try:
+            for delivery_id, reply, message_id in accepted:
+                values = (reply, message_id, when, when, delivery_id, owner)
+                self.cursor.execute(self.sent_sql, values)
+                held.append(bool(self.cursor.rowcount))
+            if len(accepted) > 1:
+                self.cursor.execute("COMMIT")
+        except BaseException:
+            if len(accepted) > 1:
+                with contextlib.suppress(Exception):
+                    self.cursor.execute("ROLLBACK")
+            raise
+        return held

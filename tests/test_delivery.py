@@ -483,3 +483,40 @@ def test_a_message_that_cannot_be_composed_stops_the_run_and_loses_nothing(
     send_w37(config)
     counts = server.handler.per_recipient()
     assert sorted(counts) == emails and set(counts.values()) == {1}
+
+
+def test_a_rounds_sent_marks_are_one_durable_commit_fenced_row_by_row(
+    database_url: str,
+) -> None:
+    """The marks of one round go in one commit (on SQLite a FULL-synchronous one: on the
+    disk when it returns, so a power cut cannot undo them and have them sent again), and
+    a row whose lease is another sender's is not written, whatever the others do."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from newsletter.deliveries import claim
+    from newsletter.marks import Marks
+
+    engine = connect(database_url)
+    migrate(engine)
+    for n in range(3):
+        add(engine, f"reader{n}@example.com", ["china-russia"], "test", NOW, confirmed=True)
+    digest_id, _ = open_digest(engine, "2022-W37-china-russia", "china-russia", "2022-W37",
+                               "subject", NOW)  # fmt: skip
+    rows = claim(engine, "me", 10, NOW, timedelta(minutes=2), digest_id)
+    with engine.begin() as connection:  # the third is taken over by another sender
+        connection.execute(
+            deliveries.update().where(deliveries.c.id == rows[2].id).values(lease_owner="other")
+        )
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    marks = Marks(connection)
+    if marks.sqlite:
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    held = marks.sent_all([(r.id, "250 ok", f"<{r.id}@x>") for r in rows], "me", NOW)
+    connection.close()
+    assert held == [True, True, False]
+    with engine.connect() as reading:
+        statuses = dict(reading.execute(select(deliveries.c.id, deliveries.c.status)).all())
+    engine.dispose()
+    assert [statuses[r.id] for r in rows] == ["sent", "sent", "queued"]
