@@ -145,6 +145,15 @@ class _Slot:
     def end(self) -> None:
         self.reply = self.transport.end()
 
+    @property
+    def answered(self) -> bool:
+        """This try's message was taken (250)."""
+        return self.delivery is not None and self.failure is None and not self.broken
+
+    def sent(self) -> Outcome:
+        assert self.delivery is not None
+        return Outcome(self.delivery, "sent", self.reply, self.attempt, self.message_id)
+
 
 def _step(slot: _Slot, errors: list[BaseException], action: Callable[[], None]) -> None:
     """One step of a slot's try, unless an earlier step of it failed: a refusal or a
@@ -210,12 +219,10 @@ def deliver(
             )
 
     def record(outcome: Outcome) -> tuple[bool, bool]:
-        """Write the outcome to the deliveries table, fenced by the lease: (held, bounced),
-        held False when the lease was lost (nothing written)."""
+        """Write an outcome other than sent (those go a round at a time, ``sent_all``) to
+        the deliveries table, fenced by the lease: (held, bounced), held False when the
+        lease was lost (nothing written)."""
         delivery, now = outcome.delivery, clock()
-        if outcome.kind == "sent":
-            detail, message_id = outcome.detail, outcome.message_id
-            return marks.sent(delivery.id, owner, detail, message_id, now), False
         if outcome.kind == "skipped":
             return mark_left(database, delivery.id, owner, now), False
         if outcome.kind == "failed":
@@ -284,13 +291,12 @@ def deliver(
         return False
 
     def settle(slot: _Slot) -> None:
-        """After a try: record what it came to, or keep the message for another try."""
+        """After a refused or failed try: record what it came to, or keep the message
+        for another try."""
         delivery, failure = slot.delivery, slot.failure
-        assert delivery is not None
+        assert delivery is not None and failure is not None
         tries, message_id = slot.attempt, slot.message_id
-        if failure is None:
-            finish(slot, Outcome(delivery, "sent", slot.reply, tries, message_id))
-        elif isinstance(failure, PermanentFailure):
+        if isinstance(failure, PermanentFailure):
             finish(slot, Outcome(delivery, "failed", str(failure), tries, message_id))
         elif tries < settings.retries and not halted():
             slot.due = ticks() + settings.backoff * 2 ** (tries - 1)
@@ -362,23 +368,16 @@ def deliver(
                 _step(slot, errors, slot.end)
             # The round's sent marks in one commit, on the disk before any connection
             # takes another message.
-            accepted = [s for s in started if not s.broken and s.failure is None]
+            accepted = [(slot, slot.sent()) for slot in started if slot.answered]
             held = marks.sent_all(
-                [(s.delivery.id, s.reply, s.message_id) for s in accepted if s.delivery],
-                owner,
-                clock(),
+                [(o.delivery.id, o.detail, o.message_id) for _, o in accepted], owner, clock()
             )
-            marked = dict(zip(map(id, accepted), held, strict=True))
+            for (slot, outcome), kept in zip(accepted, held, strict=True):
+                finish(slot, outcome, (kept, False))
             for slot in started:
                 if slot.broken:
                     slot.clear()  # its outcome is unknown: the row stays leased
-                elif id(slot) in marked:
-                    assert slot.delivery is not None
-                    outcome = Outcome(
-                        slot.delivery, "sent", slot.reply, slot.attempt, slot.message_id
-                    )
-                    finish(slot, outcome, (marked[id(slot)], False))
-                else:
+                elif slot.delivery is not None:
                     settle(slot)
             if errors:
                 raise errors[0]  # an SmtpError or database error stops the run

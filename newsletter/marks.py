@@ -3,7 +3,7 @@ server, and marking it sent after the server's 250 (the marks of one round of th
 connections in one commit, flushed to the disk before any of them takes another
 message: on SQLite this connection commits with ``synchronous = FULL``).
 
-Both are single statements, run in autocommit on the sending thread's own connection,
+Both are single statements, run in autocommit on the sender's own connection,
 as SQL text through the driver's cursor: SQLAlchemy's execution machinery cost as much per
 statement as the database's own work. Both are fenced by the lease (see
 ``newsletter.leases``). Everything else about deliveries goes through
@@ -84,8 +84,8 @@ class Marks:
         """Record the server's acceptance of several messages (delivery id, reply,
         Message-ID) in one durable commit: one flush to the disk for a round of the
         connections, not one a message. For each, False when the lease was lost."""
-        when = self._time(now)
-        if len(accepted) > 1:
+        when, grouped = self._time(now), len(accepted) > 1  # one alone commits itself
+        if grouped:
             self.cursor.execute("BEGIN")
         held = []
         try:
@@ -93,10 +93,10 @@ class Marks:
                 values = (reply, message_id, when, when, delivery_id, owner)
                 self.cursor.execute(self.sent_sql, values)
                 held.append(bool(self.cursor.rowcount))
-            if len(accepted) > 1:
+            if grouped:
                 self.cursor.execute("COMMIT")
         except BaseException:
-            if len(accepted) > 1:
+            if grouped:
                 with contextlib.suppress(Exception):
                     self.cursor.execute("ROLLBACK")
             raise

@@ -176,7 +176,7 @@ def own_lines(html: str) -> str:
     rest is encoded once for all (``newsletter.splice``). A line break between block
     paragraphs shows nothing.
     """
-    at = min((i for i in map(html.find, PLACEHOLDERS.values()) if i >= 0), default=-1)
+    at = _next_placeholder(html, 0)
     while at >= 0:
         start = max(html.rfind("<p>", 0, at), html.rfind("<p ", 0, at))
         end = html.find("</p>", at)
@@ -186,10 +186,14 @@ def own_lines(html: str) -> str:
         before = "" if html[start - 1 : start] == "\n" else "\n"
         after = "" if html[end : end + 1] == "\n" else "\n"
         html = f"{html[:start]}{before}{html[start:end]}{after}{html[end:]}"
-        end += len(before) + len(after)
-        at = min((i for i in (html.find(p, end) for p in PLACEHOLDERS.values()) if i >= 0),
-                 default=-1)  # fmt: skip
+        at = _next_placeholder(html, end + len(before) + len(after))
     return html
+
+
+def _next_placeholder(html: str, start: int) -> int:
+    """Where the first placeholder at or after ``start`` is; -1 when there is none."""
+    found = [i for i in (html.find(p, start) for p in PLACEHOLDERS.values()) if i >= 0]
+    return min(found, default=-1)
 
 
 def render_digest(

@@ -164,7 +164,7 @@ class SmtpTransport:
         assert smtp is not None
         self._replies = None
         try:
-            self._replies = self._envelope(smtp, sender, recipient, read=False)
+            self._replies = self._envelope(smtp, sender, recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._drop()
             raise TemporaryFailure(f"connection lost: {error}") from None
@@ -218,11 +218,11 @@ class SmtpTransport:
 
     @staticmethod
     def _envelope(
-        smtp: smtplib.SMTP, sender: str, recipient: str, read: bool = True
+        smtp: smtplib.SMTP, sender: str, recipient: str
     ) -> list[tuple[int, bytes]] | None:
-        """MAIL, RCPT and DATA, each with its reply; a command after a refusal is not
-        sent (its reply is a 503) unless they all went at once. Pipelined and ``read``
-        false, the replies are left to read (None). An address beyond ASCII needs the
+        """MAIL, RCPT and DATA. Pipelined, they go in one write and their replies are
+        left to read (None); else one by one, each with its reply, and a command after a
+        refusal is not sent (its reply is a 503). An address beyond ASCII needs the
         server's SMTPUTF8 (RFC 6531)."""
         if any(c in sender + recipient for c in "\r\n<>"):  # never a second command
             raise PermanentFailure(f"not an address for SMTP: {recipient!r}")
@@ -235,7 +235,7 @@ class SmtpTransport:
         smtp.command_encoding = "utf-8" if international else "ascii"
         if smtp.has_extn("pipelining"):
             smtp.send("".join(command + "\r\n" for command in commands))
-            return [smtp.getreply() for _ in commands] if read else None
+            return None
         replies: list[tuple[int, bytes]] = []
         for command in commands:
             if replies and replies[-1][0] not in (250, 251):
