@@ -26,7 +26,8 @@ _INVISIBLE = re.compile(
     "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 _TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+# A run of white space other than one plain space (which would be put back as it is).
+_SPACE = re.compile(r"[\t\r\n\f\v][ \t\r\n\f\v]*| [ \t\r\n\f\v]+")
 
 
 def strip_controls(text: str) -> str:
