@@ -6,28 +6,38 @@ is a pure function of the posts and the settings: no clock, no files.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from feeds.entry import (
+    MEDIA,
+    SLASH,
+    THREAD,
+    Entries,
+    add_enclosure_link,
+    add_media,
+    add_replies,
+    comment_links,
+    content_html,
+    content_size,
+    enclosure,
+    entry_id,
+    permalink,
+    rss_guid,
+)
 from feeds.model import Category, Post, Site
 from feeds.select import by_category, by_tag, tag_terms
 from feeds.text import strip_controls
 
 GENERATOR = "bystander-press"
-SLASH = "http://purl.org/rss/1.0/modules/slash/"
-THREAD = "http://purl.org/syndication/thread/1.0"
-MEDIA = "http://search.yahoo.com/mrss/"  # Media RSS  # RFC 4685, Atom Threading Extensions
 HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005's fh:archive
 ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,44 +88,6 @@ def category_path(category: Category) -> str:
     """A category's (or tag's) archive page path on the site: ``/category/trade/``,
     ``/tag/arctic/``."""
     return f"/{category.kind}/{category.slug}/"
-
-
-def comment_links(site: Site, post: Post) -> bool:
-    """Whether links lead readers to the post's comments (``#comments`` on its page):
-    not for a post without a comments section, nor on a site with ``pages.comments``
-    "off" (or without pages)."""
-    return post.discussion and site.comments != "off"
-
-
-def permalink(site: Site, post: Post) -> str:
-    """A post's absolute URL."""
-    return post.url
-
-
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+\Z")
-
-
-def entry_id(site: Site, post: Post) -> str:
-    """A post's permanent id (Atom ``id``, JSON Feed ``id``): its ``guid`` when that is a
-    full URI, else an RFC 4151 tag URI.
-
-    The tag is made of the site's domain, the first-publication date and the slug, so
-    editing the post or renaming its file keeps it; a ``guid`` that is no URI (a number
-    from another platform, say) goes into the tag in its place, so the id stays the same
-    for as long as the guid does.
-    """
-    if post.guid and _URI.match(post.guid):
-        return post.guid
-    day = f"{post.date.astimezone(site.timezone):%Y-%m-%d}"
-    if post.guid:
-        return f"tag:{site.domain},{day}:guid:{quote(post.guid, safe='')}"
-    return f"tag:{site.domain},{day}:{post.slug}"
-
-
-def rss_guid(site: Site, post: Post) -> str:
-    """The RSS ``guid``: the post's own ``guid`` as it is (readers already know it), else
-    the permanent id."""
-    return post.guid or entry_id(site, post)
 
 
 def plan_feeds(
@@ -171,11 +143,6 @@ def fill(feed: Feed, entries: Sequence[Post], items: int, archives: bool) -> Fee
     return replace(feed, entries=newest, archives=documents, pages=count)
 
 
-def content_size(post: Post) -> int:
-    """The bytes of a post's full content in a feed."""
-    return len(content_html(post).encode("utf-8"))
-
-
 def full_entries(feed: Feed, size: Callable[[Post], int] = content_size) -> int:
     """How many entries, newest first, carry their full content: as many as fit in the
     feed's budget; the older ones carry their summary (a reader still gets every entry,
@@ -191,33 +158,6 @@ def full_entries(feed: Feed, size: Callable[[Post], int] = content_size) -> int:
 
 
 ENTRY_OVERHEAD = 2048  # bytes an entry takes besides its content (title, links, summary)
-
-
-def image_alt(post: Post) -> str:
-    """The picture's alt text: ``image_alt``, else the caption, else the title."""
-    return post.image_alt or post.caption or post.title
-
-
-def figure(post: Post) -> str:
-    """The post's photo, caption and credit as an HTML figure; a caption without a photo
-    as a note of its own (not an empty figure); or ''."""
-    if not (post.image or post.caption or post.credit):
-        return ""
-    credit = f" <small>Photo credit: {escape(post.credit, False)}</small>" if post.credit else ""
-    caption = f"{escape(post.caption or '', False)}{credit}".strip()
-    if not post.image:
-        return f'<p class="caption-note"><em>{caption}</em></p>'
-    parts = ["<figure>", f'<img src="{escape(post.image)}" alt="{escape(image_alt(post))}">']
-    if caption:
-        parts.append(f"<figcaption>{caption}</figcaption>")
-    parts.append("</figure>")
-    return "".join(parts)
-
-
-def content_html(post: Post) -> str:
-    """The full HTML a feed entry carries: the figure, then the body."""
-    head = figure(post)
-    return f"{head}\n{post.html}" if head else post.html
 
 
 class _SlashFeed(BaseExtension):  # type: ignore[misc]
@@ -252,10 +192,7 @@ class _ThreadEntry(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, entry: Any) -> Any:
         if self.count is not None:
-            link = etree.SubElement(entry, "link")
-            link.attrib.update({"rel": "replies", "type": "text/html", "href": self.href})
-            link.set(f"{{{THREAD}}}count", str(self.count))
-            etree.SubElement(entry, f"{{{THREAD}}}total").text = str(self.count)
+            add_replies(entry, self.href, self.count)
         return entry
 
 
@@ -274,19 +211,8 @@ class _MediaEntry(BaseEntryExtension):  # type: ignore[misc]
         self.post: Post | None = None
 
     def extend_atom(self, entry: Any) -> Any:
-        post = self.post
-        if post is None or not post.image:
-            return entry
-        content = etree.SubElement(entry, f"{{{MEDIA}}}content", url=post.image, medium="image")
-        if post.image_length:
-            content.set("fileSize", str(post.image_length))
-        if post.image_type:
-            content.set("type", post.image_type)
-        description = etree.SubElement(content, f"{{{MEDIA}}}description", type="plain")
-        description.text = image_alt(post)
-        if post.credit:
-            etree.SubElement(content, f"{{{MEDIA}}}credit").text = post.credit
-        etree.SubElement(entry, f"{{{MEDIA}}}thumbnail", url=post.image)
+        if self.post is not None:
+            add_media(entry, self.post)
         return entry
 
     def extend_rss(self, entry: Any) -> Any:
@@ -303,20 +229,8 @@ class _EnclosureEntry(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, entry: Any) -> Any:
         if self.enclosure is not None:
-            url, length, media_type = self.enclosure
-            link = etree.SubElement(entry, "link")
-            link.attrib.update(
-                {"rel": "enclosure", "type": media_type, "length": str(length), "href": url}
-            )
+            add_enclosure_link(entry, self.enclosure)
         return entry
-
-
-def enclosure(post: Post) -> tuple[str, int, str] | None:
-    """The post's picture as an enclosure (URL, bytes, media type), when all three are
-    known: RSS ``<enclosure>`` requires the length."""
-    if post.image and post.image_length and post.image_type:
-        return post.image, post.image_length, post.image_type
-    return None
 
 
 class _HistoryFeed(BaseExtension):  # type: ignore[misc]
@@ -452,64 +366,6 @@ def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: 
     document.link(links, replace=True)
 
 
-class Entries:
-    """Each post's entry as the bytes it has in a pretty-printed Atom or RSS document,
-    made once and put into every document that carries it (the subscription feed, a
-    category's, an archive document): a post is in a few feeds, and making its entry
-    is most of what making a feed costs.
-
-    The bytes are what feedgen and lxml give for the whole document: the entry is
-    serialised inside a copy of the document's root (its namespaces, at its depth), so
-    it takes the same prefixes and indentation.
-    """
-
-    def __init__(self) -> None:
-        self._made: dict[tuple[int, str, bool], tuple[Post, bytes]] = {}
-        self._sizes: dict[int, tuple[Post, int]] = {}
-
-    def full(self, feed: Feed) -> int:
-        """``full_entries`` of the feed, each post's content measured once."""
-        return full_entries(feed, self._size)
-
-    def _size(self, post: Post) -> int:
-        found = self._sizes.get(id(post))
-        if found is not None and found[0] is post:
-            return found[1]
-        size = content_size(post)
-        self._sizes[id(post)] = (post, size)
-        return size
-
-    def get(self, site: Site, post: Post, kind: str, full: bool, root: Any) -> bytes:
-        key = (id(post), kind, full)
-        found = self._made.get(key)
-        if found is not None and found[0] is post:
-            return found[1]
-        data = _entry_bytes(site, post, kind, full, root)
-        self._made[key] = (post, data)
-        return data
-
-
-def _entry_bytes(site: Site, post: Post, kind: str, full: bool, root: Any) -> bytes:
-    entry = FeedEntry()  # its extensions as FeedGenerator.add_entry gives them, in order
-    entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
-    entry.register_extension("slash", _SlashEntry, atom=False, rss=True)
-    entry.register_extension("thread", _ThreadEntry, atom=True, rss=False)
-    entry.register_extension("media", _MediaEntry, atom=True, rss=True)
-    entry.register_extension("attached", _EnclosureEntry, atom=True, rss=False)
-    _fill_entry(entry, site, post, full, kind)
-    copy = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
-    if kind == "rss":
-        etree.SubElement(copy, "channel").append(entry.rss_entry())
-        start, end = b"<item", b"</item>"
-    else:
-        copy.append(entry.atom_entry())
-        start, end = b"<entry", b"</entry>"
-    data: bytes = etree.tostring(copy, pretty_print=True, encoding="UTF-8")
-    # Its text is escaped: the first start tag and the last end tag are the entry's own.
-    begin = data.rindex(b"\n", 0, data.index(start)) + 1
-    return data[begin : data.rindex(end) + len(end) + 1]
-
-
 CLOSING = {"atom": b"</feed>\n", "rss": b"  </channel>\n</rss>\n"}
 
 
@@ -526,7 +382,7 @@ def xml_feeds(
     of ``feed_document``'s whole document; with ``stylesheet`` (an XSL's URL), an
     ``xml-stylesheet`` instruction after the XML declaration, which feed readers skip."""
     entries = entries or Entries()
-    full = entries.full(feed)
+    full = full_entries(feed, entries.size)
     files: dict[str, bytes] = {}
     for kind in ("atom", "rss"):
         if kind not in kinds:

@@ -5,16 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.build import (
-    Feed,
-    comment_links,
-    content_html,
-    enclosure,
-    entry_id,
-    feed_path,
-    full_entries,
-    permalink,
-)
+from feeds.build import Feed, feed_path, full_entries
+from feeds.entry import comment_links, content_html, enclosure, entry_id, permalink
 from feeds.model import Post, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"

@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 from jinja2 import Environment
 
-from feeds.build import Feed, category_path, comment_links, image_alt, permalink
+from feeds.build import Feed, category_path
 from feeds.discovery import FeedLink, feed_links
+from feeds.entry import comment_links, image_alt, permalink
 from feeds.model import Category, Comment, PageSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.posts import permalink_path

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from jinja2 import Environment
 
-from feeds.build import Entries, Feed, plan_feeds, xml_feeds
+from feeds.build import Feed, full_entries, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
+from feeds.entry import Entries
 from feeds.icon import ICON_DRAWING, default_ico, default_icon, default_png, initials
 from feeds.jsonfeed import json_feed
 from feeds.model import (
@@ -37,7 +38,9 @@ def feed_files(
         for kind, data in xml_feeds(site, feed, xml, settings.hub, entries, style).items():
             files[feed.path(kind)] = data
     if "json" in settings.formats:
-        files[feed.path("json")] = json_feed(site, feed, settings.hub, entries.full(feed))
+        files[feed.path("json")] = json_feed(
+            site, feed, settings.hub, full_entries(feed, entries.size)
+        )
     return files
 
 

@@ -8,8 +8,9 @@ from datetime import date, datetime
 
 from jinja2 import Environment
 
-from feeds.build import Entries, Feed, fill, permalink
+from feeds.build import Feed, fill
 from feeds.discovery import feed_links
+from feeds.entry import Entries, permalink
 from feeds.model import FeedSettings, Post, Site
 from feeds.output import Output, always, output_key, posts_key
 from feeds.site import feed_outputs

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
-from feeds.build import entry_id
+from feeds.entry import entry_id
 from feeds.model import Category, Post, Site
 from feeds.text import slugify
 from newsletter.model import NewsletterSpec

@@ -15,8 +15,9 @@ from typing import Any
 from jinja2 import Environment
 from mjml import mjml2html
 
-from feeds.build import category_path, comment_links, figure, image_alt, permalink
+from feeds.build import category_path
 from feeds.counts import counted
+from feeds.entry import comment_links, figure, image_alt, permalink
 from feeds.model import Post, Site
 from feeds.text import MONTHS, long_date, shorten, strip_controls
 from newsletter.model import Digest, DigestSettings, Recipient

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.build import SUFFIXES, Entries, Feed, entry_id, feed_document, plan_feeds, xml_feeds
+from feeds.build import SUFFIXES, Feed, feed_document, plan_feeds, xml_feeds
+from feeds.entry import Entries, entry_id
 from feeds.errors import PostError
 from feeds.jsonfeed import json_feed
 from feeds.model import Site
@@ -588,6 +589,11 @@ def test_entries_made_once_give_what_feedgen_gives_for_the_whole_document(
             # Pictures with and without an enclosure, tags that are and are not categories.
             **({"image": f"/p{number}.jpg", "image_length": comments} if comments % 3 else {}),
             "tags": sorted(categories)[:1] + ["T"] * (number % 2),
+            # What else an entry may carry: a credit and alt text, a later change, an
+            # author of its own, a summary given.
+            **({"credit": title, "image_alt": body[:9]} if comments == 2 else {}),
+            **({"updated": f"2023-01-{number + 1:02d}T10:30:00+05:00"} if guid else {}),
+            **({"author": title, "summary": body} if number % 3 == 1 else {}),
         }
         data = f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{body * 40}"
         try:
