@@ -12,6 +12,7 @@ thirds of that.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -254,11 +255,16 @@ class Entries:
         return size
 
     def get(self, site: Site, post: Post, kind: str, full: bool, root: Any) -> bytes:
+        """The post's Atom or RSS entry (``kind``), with or without its ``full`` content."""
+        return self.once(post, kind, full, lambda: _entry_bytes(site, post, kind, full, root))
+
+    def once(self, post: Post, kind: str, full: bool, make: Callable[[], bytes]) -> bytes:
+        """The post's entry of ``kind`` as ``make`` makes it, made the first time asked."""
         key = (id(post), kind, full)
         found = self._made.get(key)
         if found is not None and found[0] is post:
             return found[1]
-        data = _entry_bytes(site, post, kind, full, root)
+        data = make()
         self._made[key] = (post, data)
         return data
 

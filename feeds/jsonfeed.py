@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from feeds.build import Feed, feed_path, full_entries
-from feeds.entry import comment_links, content_html, enclosure, entry_id, permalink
+from feeds.entry import Entries, comment_links, content_html, enclosure, entry_id, permalink
 from feeds.model import Post, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def json_feed(site: Site, feed: Feed, hub: str = "", full: int | None = None) -> bytes:
-    """The JSON Feed document of one feed, as UTF-8 bytes with a final newline.
+def json_feed(site: Site, feed: Feed, hub: str = "", entries: Entries | None = None) -> bytes:
+    """The JSON Feed document of one feed, as UTF-8 bytes with a final newline: what
+    ``json.dumps`` gives with an indent of two, each item's text made once in ``entries``
+    for every document that carries it.
 
     An archive document is a page of its feed: the feed's ``feed_url``, and a
-    ``next_url`` to the next older page (from the feed, its newest archive document).
-    ``full``: how many entries carry their content, when already counted."""
+    ``next_url`` to the next older page (from the feed, its newest archive document)."""
+    entries = entries or Entries()
     document: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
@@ -34,9 +37,23 @@ def json_feed(site: Site, feed: Feed, hub: str = "", full: int | None = None) ->
         document["next_url"] = site.absolute(feed_path(feed.key, "json", older))
     if hub and not feed.page:
         document["hubs"] = [{"type": "WebSub", "url": hub}]
-    full = full_entries(feed) if full is None else full
-    document["items"] = [_item(site, post, n < full) for n, post in enumerate(feed.entries)]
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    document["items"] = []  # the last key: the items go into its brackets
+    head = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    if not feed.entries:
+        return head + b"\n"
+    full = full_entries(feed, entries.size)
+    items = [
+        entries.once(post, "json", n < full, functools.partial(_item_text, site, post, n < full))
+        for n, post in enumerate(feed.entries)
+    ]
+    return b"".join([head[: -len(b"[]\n}")], b"[\n    ", b",\n    ".join(items), b"\n  ]\n}\n"])
+
+
+def _item_text(site: Site, post: Post, full: bool) -> bytes:
+    """An item as ``json.dumps`` writes it inside the document's ``items`` (two levels in:
+    its lines indented by four more spaces; a string's newlines are escaped)."""
+    text = json.dumps(_item(site, post, full), ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n    ").encode("utf-8")
 
 
 def _item(site: Site, post: Post, full: bool = True) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from jinja2 import Environment
 
-from feeds.build import Feed, full_entries, plan_feeds, xml_feeds
+from feeds.build import Feed, plan_feeds, xml_feeds
 from feeds.discovery import feeds_index, opml
 from feeds.entry import Entries
 from feeds.icon import ICON_DRAWING, default_ico, default_icon, default_png, initials
@@ -38,9 +38,7 @@ def feed_files(
         for kind, data in xml_feeds(site, feed, xml, settings.hub, entries, style).items():
             files[feed.path(kind)] = data
     if "json" in settings.formats:
-        files[feed.path("json")] = json_feed(
-            site, feed, settings.hub, full_entries(feed, entries.size)
-        )
+        files[feed.path("json")] = json_feed(site, feed, settings.hub, entries)
     return files
 
 

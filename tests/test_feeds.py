@@ -611,6 +611,10 @@ def test_entries_made_once_give_what_feedgen_gives_for_the_whole_document(
                     whole.atom_str(pretty=True) if kind == "atom" else whole.rss_str(pretty=True)
                 )
                 assert made[kind] == expected, (document.key, document.page, kind)
+            # JSON Feed: json.dumps's own bytes for the document, its items made once.
+            made_json = json_feed(site, document, hub, entries)
+            dumped = json.dumps(json.loads(made_json), ensure_ascii=False, indent=2) + "\n"
+            assert made_json == dumped.encode("utf-8"), (document.key, document.page)
 
 
 def test_a_picture_reaches_readers_as_media_rss_with_its_alt_text(site: Site) -> None:
