@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-FAILED = (OSError, BrokenExecutor)  # children that could not start, or died
+
+
+class ChildDied(Exception):
+    """A child process died before it gave its results back."""
+
+
+FAILED = (OSError, ChildDied)  # children that could not start, or died
 Tick = Callable[[int, int], None]  # (done, total): how long work tells of its progress
 
 
@@ -103,12 +108,16 @@ def share_out(
     process started by ``method`` (``fork``, or ``forkserver``, which needs ``function``
     and the items to pickle). ``here``: the ``function`` for the share this process does,
     when it differs (one that tells of its progress). Raises one of ``FAILED``."""
-    from concurrent.futures import ProcessPoolExecutor
+    # Imported here: a publish with nothing to do shares nothing (and starts faster).
+    from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
     shares = deal(items, sharing.processes)
-    with ProcessPoolExecutor(len(shares) - 1, mp_context=_context(sharing, method)) as pool:
-        others = pool.map(function, shares[1:])
-        parts = [(here or function)(shares[0]), *others]
+    try:
+        with ProcessPoolExecutor(len(shares) - 1, mp_context=_context(sharing, method)) as pool:
+            others = pool.map(function, shares[1:])
+            parts = [(here or function)(shares[0]), *others]
+    except BrokenExecutor as error:
+        raise ChildDied(str(error)) from error
     return undeal(parts, len(items))
 
 
@@ -141,7 +150,7 @@ def fork_out(
                 done, value = reader.recv()
             except EOFError:
                 child.join()
-                raise BrokenExecutor(f"a child died (exit status {child.exitcode})") from None
+                raise ChildDied(f"a child died (exit status {child.exitcode})") from None
             if not done:
                 raise value
             parts.append(value)

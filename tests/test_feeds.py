@@ -6,7 +6,7 @@ import json
 import os
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -707,3 +707,16 @@ def test_an_enclosure_field_without_what_it_needs_is_a_warning(site: Site) -> No
         and b"<enclosure"
         not in xml_feeds(site, Feed("all", "S", "S", site.url, (parsed.post,)), ["rss"])["rss"]
     )
+
+
+offsets = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=offsets))
+def test_the_rss_date_is_feedgens(when: datetime) -> None:
+    from feedgen.util import formatRFC2822
+
+    from feeds.entry import rfc822
+
+    assert rfc822(when) == formatRFC2822(when)
