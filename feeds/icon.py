@@ -54,7 +54,9 @@ def default_ico(site: Site) -> bytes:
 def _drawn(site: Site, size: int, rounded: bool = True) -> Any:
     """The SVG's picture drawn by Pillow: its bundled font (Aileron), emboldened, white
     on the accent colour. (A letter the font lacks, as a CJK one, is drawn as a box.)"""
-    from PIL import Image, ImageDraw, ImageFont  # on first use: only a publish needs it
+    # On first use: only a publish needs it. The two formats named (their plugins register
+    # on import), so that saving does not make Pillow load all of its format plugins.
+    from PIL import IcoImagePlugin, Image, ImageDraw, ImageFont, PngImagePlugin  # noqa: F401
 
     letters = initials(site.title)
     image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
