@@ -68,7 +68,7 @@ def build_app(config: Config) -> Starlette:
         store=store,
         site=config.site,
         signer=real_signer(config),
-        env=template_env(config),
+        env=template_env(config, auto_reload=True),
         settings=web_settings(config),
         request_confirmation=confirmations,
         clock=utc_now,
@@ -93,7 +93,8 @@ def has_key(config: Config) -> bool:
 def build_preview_app(config: Config) -> Starlette:
     """The site in ``public/`` alone; every subscription page says they are off."""
     site = config.site
-    return create_preview_app(site, template_env(config), config.folder("public"), PREVIEW)
+    env = template_env(config, auto_reload=True)
+    return create_preview_app(site, env, config.folder("public"), PREVIEW)
 
 
 def start_watching(config: Config, stop: threading.Event) -> threading.Thread:
