@@ -1,4 +1,6 @@
-"""Building the feeds: one feedgen document per feed, serialised as Atom and RSS 2.0.
+"""Building the feeds: one feedgen document per feed, serialised as Atom and RSS 2.0,
+with each post's entry made once (``feeds.entry``) and put into every document that
+shows it.
 
 JSON Feed is a third serialiser of the same ``Feed`` (``feeds.jsonfeed``). Everything here
 is a pure function of the posts and the settings: no clock, no files.
