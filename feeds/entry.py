@@ -171,9 +171,7 @@ def rss_item(parent: Any, site: Site, post: Post, full: bool) -> None:
             _text(item, f"{{{CONTENT}}}encoded", content_html(post))
     elif full:
         _text(item, "description", content_html(post))
-    guid = rss_guid(site, post) if post.guid else entry_id(site, post)
-    if guid:
-        _text(item, "guid", guid).attrib["isPermaLink"] = "false"
+    _text(item, "guid", rss_guid(site, post)).attrib["isPermaLink"] = "false"
     for category in post.categories:
         _text(item, "category", category.name)
     scheme = site.absolute("/tag/")
@@ -184,9 +182,9 @@ def rss_item(parent: Any, site: Site, post: Post, full: bool) -> None:
         _text(item, "comments", permalink(site, post) + "#comments")
     attached = enclosure(post)
     if attached is not None:
+        url, length, media_type = attached
         element = etree.SubElement(item, "enclosure")
-        element.attrib["url"], element.attrib["length"] = attached[0], str(attached[1])
-        element.attrib["type"] = attached[2]
+        element.attrib.update({"url": url, "length": str(length), "type": media_type})
     _text(item, "pubDate", rfc822(post.date))
     _text(item, f"{{{DC}}}creator", post.author)
     if comments:
@@ -231,10 +229,10 @@ def atom_entry(parent: Any, site: Site, post: Post, full: bool) -> None:
 
 
 class Entries:
-    """Each post's entry as the bytes it has in a pretty-printed Atom or RSS document,
-    made once and put into every document that carries it (the subscription feed, a
-    category's, an archive document): a post is in a few feeds, and making its entry
-    is most of what making a feed costs.
+    """Each post's entry as the bytes it has in a pretty-printed Atom or RSS document (or,
+    through ``once``, in a JSON Feed), made once and put into every document that
+    carries it (the subscription feed, a category's, an archive document): a post is in
+    a few feeds, and making its entry is most of what making a feed costs.
 
     The bytes are what feedgen and lxml give for the whole document: the entry is
     serialised inside a copy of the document's root (its namespaces, at its depth), so
