@@ -1,9 +1,10 @@
 """Markdown to sanitised HTML, and the plain-text summary of a post.
 
 pulldown-cmark (the Rust CommonMark parser, via pyromark) renders; nh3 (the Rust ammonia
-sanitiser) decides what of the HTML survives. (cmarkgfm was tried first: its Python
-wrapper never frees the syntax tree or the rendered string, about 28 KB a post, which
-a long-running press run cannot afford.)
+sanitiser) decides what of the HTML survives, unless the body has no raw HTML and links
+only to other sites: then pulldown-cmark's HTML is already nh3's. (cmarkgfm was tried
+first: its Python wrapper never frees the syntax tree or the rendered string, about
+28 KB a post, which a long-running press run cannot afford.)
 """
 
 from __future__ import annotations
