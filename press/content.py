@@ -24,7 +24,17 @@ from feeds.posts import collect, file_fingerprint, parse_source, post_body
 from press.config import Config
 from press.files import PostChanged, Stamp, Stamps, display_path, post_stamps
 from press.incremental import PostCache, shard
-from press.shares import FAILED, NOT_SHARED, Sharing, Tick, no_tick, share_out, share_tick, ticking
+from press.shares import (
+    FAILED,
+    NOT_SHARED,
+    Sharing,
+    Tick,
+    fork_out,
+    no_tick,
+    share_out,
+    share_tick,
+    ticking,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +135,8 @@ def parse_files(
     processes fail to start or die, the files are parsed here instead.
     """
     total = len(files)
-    if total < sharing.parse_from or sharing.processes < 2:
+    least = sharing.parse_from if sharing.may_fork() else sharing.spawn_from
+    if total < least or sharing.processes < 2:
         results = read_and_parse(files, site, share_tick(progress, total))
     else:
         results = _parse_shared(files, site, sharing, progress)
@@ -136,11 +147,15 @@ def parse_files(
 def _parse_shared(
     files: Sequence[tuple[str, str]], site: Site, sharing: Sharing, progress: Tick
 ) -> list[Result]:
-    # forkserver is the safe way from a process that runs threads (the scheduler).
+    # A forked child through a pipe (no pool: less to start, which pays from a few
+    # hundred files); forkserver is the safe way from a process that runs threads (the
+    # scheduler).
     method = "fork" if sharing.may_fork() else "forkserver"
     function = functools.partial(read_and_parse, site=site)
     tick = share_tick(progress, len(files), sharing.processes)
     try:
+        if method == "fork":
+            return fork_out(function, files, sharing, here=functools.partial(function, tick=tick))
         return share_out(
             function, files, sharing, method, here=functools.partial(function, tick=tick)
         )

@@ -54,7 +54,8 @@ class Sharing:
     start method's name. Tests set these."""
 
     processes: int = 1
-    parse_from: int = 2000  # files to parse before it pays to start processes for them
+    parse_from: int = 500  # files to parse before it pays to fork processes for them
+    spawn_from: int = 2000  # the same for processes started afresh (forkserver)
     make_from: int = 16  # outputs to make before it pays to fork processes for them
     may_fork: Callable[[], bool] = can_fork
     context: Callable[[str], Any] | None = None  # None: multiprocessing.get_context

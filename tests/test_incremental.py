@@ -241,7 +241,7 @@ def test_parsing_in_several_processes_gives_the_same_site(
     shutil.rmtree(project / "public")
     shutil.rmtree(project / "var")
     # Whatever threads earlier tests left, fork or not as asked.
-    sharing = Sharing(processes=2, parse_from=2, make_from=2, may_fork=lambda: fork)
+    sharing = Sharing(processes=2, parse_from=2, spawn_from=2, make_from=2, may_fork=lambda: fork)
     parallel = publish(load_config(project / "press.toml"), NOW, sharing=sharing)
     assert tree(project / "public") == expected
     assert parallel.loaded.problems == serial.loaded.problems
@@ -258,7 +258,7 @@ def test_processes_that_cannot_start_fall_back_to_parsing_here(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no processes here")
 
-    sharing = Sharing(processes=2, parse_from=2, context=broken)
+    sharing = Sharing(processes=2, parse_from=2, spawn_from=2, context=broken)
     result = publish(load_config(project / "press.toml"), NOW, sharing=sharing)
     assert result.published == expected.published == 10
     assert "parsing in 2 processes failed" in caplog.text
