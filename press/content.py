@@ -152,13 +152,11 @@ def _parse_shared(
     # scheduler).
     method = "fork" if sharing.may_fork() else "forkserver"
     function = functools.partial(read_and_parse, site=site)
-    tick = share_tick(progress, len(files), sharing.processes)
+    here = functools.partial(function, tick=share_tick(progress, len(files), sharing.processes))
     try:
         if method == "fork":
-            return fork_out(function, files, sharing, here=functools.partial(function, tick=tick))
-        return share_out(
-            function, files, sharing, method, here=functools.partial(function, tick=tick)
-        )
+            return fork_out(function, files, sharing, here=here)
+        return share_out(function, files, sharing, method, here=here)
     except FAILED as error:
         count = sharing.processes
         log.warning("parsing in %d processes failed (%s); parsing here", count, error)
