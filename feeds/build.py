@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -24,19 +23,10 @@ from feeds.entry import (
     SLASH,
     THREAD,
     Entries,
-    add_enclosure_link,
-    add_media,
-    add_replies,
-    comment_links,
-    content_html,
     content_size,
-    enclosure,
-    entry_id,
-    permalink,
-    rss_guid,
 )
 from feeds.model import Category, Post, Site
-from feeds.select import by_category, by_tag, tag_terms
+from feeds.select import by_category, by_tag
 from feeds.text import strip_controls
 
 GENERATOR = "bystander-press"
@@ -167,72 +157,14 @@ class _SlashFeed(BaseExtension):  # type: ignore[misc]
         return {"slash": SLASH}
 
 
-class _SlashEntry(BaseEntryExtension):  # type: ignore[misc]
-    """``<slash:comments>``: the comment count of an RSS item."""
-
-    def __init__(self) -> None:
-        self.count: int | None = None
-
-    def extend_rss(self, entry: Any) -> Any:
-        if self.count is not None:
-            etree.SubElement(entry, f"{{{SLASH}}}comments").text = str(self.count)
-        return entry
-
-
 class _ThreadFeed(BaseExtension):  # type: ignore[misc]
     def extend_ns(self) -> dict[str, str]:
         return {"thr": THREAD}
 
 
-class _ThreadEntry(BaseEntryExtension):  # type: ignore[misc]
-    """RFC 4685 in an Atom entry, as WordPress writes it: a ``replies`` link to the
-    comments with its ``thr:count``, and ``thr:total``."""
-
-    def __init__(self) -> None:
-        self.count: int | None = None
-        self.href = ""
-
-    def extend_atom(self, entry: Any) -> Any:
-        if self.count is not None:
-            add_replies(entry, self.href, self.count)
-        return entry
-
-
 class _MediaFeed(BaseExtension):  # type: ignore[misc]
     def extend_ns(self) -> dict[str, str]:
         return {"media": MEDIA}
-
-
-class _MediaEntry(BaseEntryExtension):  # type: ignore[misc]
-    """Media RSS, in RSS and Atom alike: the post's picture as ``media:content`` (with
-    its alt text as ``media:description`` and its ``media:credit``) and as
-    ``media:thumbnail``, what feed readers show beside an entry. (feedgen's own media
-    extension writes neither description nor credit.)"""
-
-    def __init__(self) -> None:
-        self.post: Post | None = None
-
-    def extend_atom(self, entry: Any) -> Any:
-        if self.post is not None:
-            add_media(entry, self.post)
-        return entry
-
-    def extend_rss(self, entry: Any) -> Any:
-        return self.extend_atom(entry)
-
-
-class _EnclosureEntry(BaseEntryExtension):  # type: ignore[misc]
-    """The picture as an Atom ``link rel="enclosure"`` with its type and length (feedgen's
-    own enclosure() keeps only the href, which makes it a second alternate link that the
-    W3C validator refuses; RSS gets feedgen's ``<enclosure>``)."""
-
-    def __init__(self) -> None:
-        self.enclosure: tuple[str, int, str] | None = None
-
-    def extend_atom(self, entry: Any) -> Any:
-        if self.enclosure is not None:
-            add_enclosure_link(entry, self.enclosure)
-        return entry
 
 
 class _HistoryFeed(BaseExtension):  # type: ignore[misc]
@@ -289,18 +221,15 @@ def archive_links(site: Site, feed: Feed, kind: str) -> list[tuple[str, str]]:
     return links
 
 
-def feed_document(
-    site: Site, feed: Feed, kind: str, hub: str = "", entries: bool = True
-) -> FeedGenerator:
+def feed_document(site: Site, feed: Feed, kind: str, hub: str = "") -> FeedGenerator:
     """The feedgen document of one feed as ``kind`` (``atom`` or ``rss``: their links and
-    ids differ); without ``entries``, its feed-level elements only (``xml_feeds`` puts in
-    the entries it has made once). With them, it is what ``xml_feeds`` writes."""
+    ids differ), its feed-level elements only: ``xml_feeds`` puts in the entries, each
+    made once (``feeds.entry``). The extensions declare the namespaces the entries use."""
     document = FeedGenerator()
     document.load_extension("dc", atom=False, rss=True)
-    document.register_extension("slash", _SlashFeed, _SlashEntry, atom=False, rss=True)
-    document.register_extension("thread", _ThreadFeed, _ThreadEntry, atom=True, rss=False)
-    document.register_extension("media", _MediaFeed, _MediaEntry, atom=True, rss=True)
-    document.register_extension("attached", BaseExtension, _EnclosureEntry, atom=True, rss=False)
+    document.register_extension("slash", _SlashFeed, None, atom=False, rss=True)
+    document.register_extension("thread", _ThreadFeed, None, atom=True, rss=False)
+    document.register_extension("media", _MediaFeed, None, atom=True, rss=True)
     document.register_extension("history", _HistoryFeed, None, atom=True, rss=True)
     document.history.archive = bool(feed.page)
     # An archive document belongs to its feed: the feed's id, as in every document of it.
@@ -318,42 +247,7 @@ def feed_document(
     document.updated(feed.updated)
     document.lastBuildDate(feed.updated)
     _set_links(document, site, feed, kind, hub)
-    if entries:
-        full = full_entries(feed)
-        for number, post in enumerate(feed.entries):  # newest first, kept in this order
-            _fill_entry(document.add_entry(order="append"), site, post, number < full, kind)
     return document
-
-
-def _fill_entry(entry: FeedEntry, site: Site, post: Post, full: bool, kind: str) -> None:
-    entry.id(entry_id(site, post))
-    if kind == "rss" and post.guid:  # feedgen's guid() sets the Atom id too: RSS only
-        entry.guid(rss_guid(site, post))
-    entry.title(post.title)
-    entry.link(href=permalink(site, post), rel="alternate")
-    entry.published(post.date)
-    entry.updated(post.modified)
-    entry.author({"name": post.author})
-    entry.summary(post.summary or post.title)
-    if full:
-        entry.content(content_html(post), type="html")
-    for category in post.categories:
-        entry.category(term=category.slug, label=category.name)
-    for tag in tag_terms(post):  # the scheme (RSS: domain) tells tags from categories
-        entry.category(term=tag.slug, label=tag.name, scheme=site.absolute("/tag/"))
-    entry.dc.dc_creator(post.author)
-    if comment_links(site, post):
-        entry.comments(permalink(site, post) + "#comments")
-        entry.slash.count = post.comments
-        entry.thread.count = post.comments
-        entry.thread.href = permalink(site, post) + "#comments"
-    entry.media.post = post
-    attached = enclosure(post)
-    if attached is not None and kind == "rss":
-        url, length, media_type = attached
-        entry.enclosure(url, str(length), media_type)
-    elif attached is not None:
-        entry.attached.enclosure = attached
 
 
 def _set_links(document: FeedGenerator, site: Site, feed: Feed, kind: str, hub: str) -> None:
@@ -389,7 +283,7 @@ def xml_feeds(
     for kind in ("atom", "rss"):
         if kind not in kinds:
             continue
-        document = feed_document(site, feed, kind, hub, entries=False)
+        document = feed_document(site, feed, kind, hub)
         # feedgen's own first step of atom_str and rss_str: the tree, to put entries in.
         root, tree = document._create_rss() if kind == "rss" else document._create_atom()
         head = etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)

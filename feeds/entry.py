@@ -1,12 +1,12 @@
 """One post's entry in a feed: what it says (its id, links, content and picture), and
 its bytes in an Atom or RSS 2.0 document.
 
-The bytes are feedgen's: ``feeds.build.feed_document`` gives a post's entry through
-feedgen's ``FeedEntry`` and its extensions, and ``tests/test_feeds.py`` holds every
-document made here to that, byte for byte. Here an entry is built in lxml directly, the
-same elements in the same order, without feedgen's checks and copies of each field:
-a cold publish with archives makes an entry for every post, and feedgen's way cost two
-thirds of that.
+The bytes are feedgen's: ``tests/feedgen_entries.py`` makes whole documents with
+feedgen's ``FeedEntry`` and extensions for what feedgen lacks (as press did before), and
+``tests/test_feeds.py`` holds every document made here to that, byte for byte. Here an
+entry is built in lxml directly, the same elements in the same order, without feedgen's
+checks and copies of each field: a cold publish with archives makes an entry for every
+post, and feedgen's way cost two thirds of that.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def enclosure(post: Post) -> tuple[str, int, str] | None:
     return None
 
 
-def add_media(entry: Any, post: Post) -> None:
+def _media(entry: Any, post: Post) -> None:
     """Media RSS, in RSS and Atom alike: the post's picture as ``media:content`` (with its
     alt text as ``media:description`` and its ``media:credit``) and as
     ``media:thumbnail``, what feed readers show beside an entry."""
@@ -125,7 +125,7 @@ def add_media(entry: Any, post: Post) -> None:
     etree.SubElement(entry, f"{{{MEDIA}}}thumbnail", url=post.image)
 
 
-def add_replies(entry: Any, href: str, count: int) -> None:
+def _replies(entry: Any, href: str, count: int) -> None:
     """RFC 4685 in an Atom entry, as WordPress writes it: a ``replies`` link to the
     comments with its ``thr:count``, and ``thr:total``."""
     link = etree.SubElement(entry, "link")
@@ -134,7 +134,7 @@ def add_replies(entry: Any, href: str, count: int) -> None:
     etree.SubElement(entry, f"{{{THREAD}}}total").text = str(count)
 
 
-def add_enclosure_link(entry: Any, attached: tuple[str, int, str]) -> None:
+def _enclosure_link(entry: Any, attached: tuple[str, int, str]) -> None:
     """The picture as an Atom ``link rel="enclosure"`` with its type and length."""
     url, length, media_type = attached
     link = etree.SubElement(entry, "link")
@@ -158,8 +158,8 @@ def rfc822(when: Any) -> str:
 
 
 def rss_item(parent: Any, site: Site, post: Post, full: bool) -> None:
-    """The post's ``<item>`` in ``parent``, as feedgen's ``rss_entry`` writes it with the
-    extensions ``feed_document`` registers (Dublin Core, slash, Media RSS)."""
+    """The post's ``<item>`` in ``parent``, as feedgen's ``rss_entry`` writes it, with
+    Dublin Core's creator, slash's comment count and Media RSS."""
     item = etree.SubElement(parent, "item")
     if post.title:
         _text(item, "title", post.title)
@@ -189,12 +189,13 @@ def rss_item(parent: Any, site: Site, post: Post, full: bool) -> None:
     _text(item, f"{{{DC}}}creator", post.author)
     if comments:
         _text(item, f"{{{SLASH}}}comments", str(post.comments))
-    add_media(item, post)
+    _media(item, post)
 
 
 def atom_entry(parent: Any, site: Site, post: Post, full: bool) -> None:
-    """The post's ``<entry>`` in ``parent``, as feedgen's ``atom_entry`` writes it with the
-    extensions ``feed_document`` registers (threading, Media RSS, the enclosure link)."""
+    """The post's ``<entry>`` in ``parent``, as feedgen's ``atom_entry`` writes it, with
+    threading (RFC 4685), Media RSS and the picture's enclosure link (feedgen's own
+    enclosure() keeps only the href: a second alternate link, which validators refuse)."""
     entry = etree.SubElement(parent, "entry")
     _text(entry, "id", entry_id(site, post))
     _text(entry, "title", post.title)
@@ -221,11 +222,11 @@ def atom_entry(parent: Any, site: Site, post: Post, full: bool) -> None:
             category.attrib["label"] = term.name
     _text(entry, "published", post.date.isoformat())
     if comment_links(site, post):
-        add_replies(entry, permalink(site, post) + "#comments", post.comments)
-    add_media(entry, post)
+        _replies(entry, permalink(site, post) + "#comments", post.comments)
+    _media(entry, post)
     attached = enclosure(post)
     if attached is not None:
-        add_enclosure_link(entry, attached)
+        _enclosure_link(entry, attached)
 
 
 class Entries:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.build import SUFFIXES, Feed, feed_document, plan_feeds, xml_feeds
+from feeds.build import SUFFIXES, Feed, plan_feeds, xml_feeds
 from feeds.entry import Entries, entry_id
 from feeds.errors import PostError
 from feeds.jsonfeed import json_feed
@@ -26,6 +26,7 @@ from feeds.text import fold_space
 from press.config import load_config
 from press.publish import PublishResult, publish
 from tests.conftest import LONDON
+from tests.feedgen_entries import feedgen_document
 from tests.htmlcheck import unsafe_markup
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -606,7 +607,7 @@ def test_entries_made_once_give_what_feedgen_gives_for_the_whole_document(
         for document in (feed, *feed.archives):
             made = xml_feeds(site, document, ["atom", "rss"], hub, entries)
             for kind in ("atom", "rss"):
-                whole = feed_document(site, document, kind, hub)
+                whole = feedgen_document(site, document, kind, hub)
                 expected = (
                     whole.atom_str(pretty=True) if kind == "atom" else whole.rss_str(pretty=True)
                 )
