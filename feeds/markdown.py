@@ -96,6 +96,14 @@ _OVERRIDES = dict.fromkeys(range(0x202A, 0x202F))
 _OVERRIDE_CHARACTERS = tuple(map(chr, _OVERRIDES))  # looked for first: translate is slow
 
 
+# Without raw HTML (no "<" in the Markdown), what pulldown-cmark writes otherwise than
+# nh3 would: void tags' " />", a table cell's alignment style and a code block's language
+# class (nh3 drops both), a no-break space (nh3 writes &nbsp;); the same words in text
+# only send a body to nh3. tests/test_markdown.py holds to it (each of these, left out,
+# fails it). Looked for with str.find: quicker than one expression.
+_NOT_AS_NH3 = (" />", "style=", "class=", "\xa0")
+
+
 def render_markdown(text: str, base_url: str | None = None) -> str:
     """A post body's Markdown (CommonMark, with tables and strikethrough) as sanitised
     HTML with absolute links, without bidi overrides.
@@ -106,17 +114,17 @@ def render_markdown(text: str, base_url: str | None = None) -> str:
     if any(override in text for override in _OVERRIDE_CHARACTERS):
         text = text.translate(_OVERRIDES)
     html = pyromark.html(text, options=_OPTIONS)
-    if "<" not in text and not any(m in html for m in _NOT_AS_NH3) and _only_absolute_links(html):
-        return html
-    return sanitise_html(html, base_url)
+    return html if _clean_already(text, html) else sanitise_html(html, base_url)
 
 
-# Without raw HTML (no "<" in the Markdown), what pulldown-cmark writes otherwise than
-# nh3 would: void tags' " />", a table cell's alignment style and a code block's language
-# class (nh3 drops both), a no-break space (nh3 writes &nbsp;); the same words in text
-# only send it to nh3. tests/test_markdown.py
-# holds to it (each of these, left out, fails it).
-_NOT_AS_NH3 = (" />", "style=", "class=", "\xa0")  # str.find: faster than one expression
+def _clean_already(markdown: str, html: str) -> bool:
+    """Whether nh3 would give ``html`` back as it is: no raw HTML in the Markdown, none of
+    ``_NOT_AS_NH3`` in the HTML, and only plainly absolute links."""
+    return (
+        "<" not in markdown
+        and not any(mark in html for mark in _NOT_AS_NH3)
+        and _only_absolute_links(html)
+    )
 
 
 def summarise_html(html: str, limit: int = SUMMARY_LIMIT) -> str:

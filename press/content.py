@@ -135,22 +135,23 @@ def parse_files(
     processes fail to start or die, the files are parsed here instead.
     """
     total = len(files)
-    least = sharing.parse_from if sharing.may_fork() else sharing.spawn_from
+    # forkserver is the safe way from a process that runs threads (the scheduler); it
+    # starts each process afresh, which pays only from more files.
+    method = "fork" if sharing.may_fork() else "forkserver"
+    least = sharing.parse_from if method == "fork" else sharing.spawn_from
     if total < least or sharing.processes < 2:
         results = read_and_parse(files, site, share_tick(progress, total))
     else:
-        results = _parse_shared(files, site, sharing, progress)
+        results = _parse_shared(files, site, sharing, method, progress)
     progress(total, total)
     return results
 
 
 def _parse_shared(
-    files: Sequence[tuple[str, str]], site: Site, sharing: Sharing, progress: Tick
+    files: Sequence[tuple[str, str]], site: Site, sharing: Sharing, method: str, progress: Tick
 ) -> list[Result]:
-    # A forked child through a pipe (no pool: less to start, which pays from a few
-    # hundred files); forkserver is the safe way from a process that runs threads (the
-    # scheduler).
-    method = "fork" if sharing.may_fork() else "forkserver"
+    # Forked: a child through a pipe (no pool: less to start, which pays from a few
+    # hundred files).
     function = functools.partial(read_and_parse, site=site)
     here = functools.partial(function, tick=share_tick(progress, len(files), sharing.processes))
     try:
